@@ -1,0 +1,58 @@
+import type { Common } from '@ethereumjs/common';
+import { createCommonFromGethGenesis } from '@ethereumjs/common';
+import type { GethGenesis as EthereumjsGethGenesis } from '@ethereumjs/common';
+import { nativeCrypto } from '../crypto/native.ts';
+import type { GethGenesis } from '../genesis/geth-genesis.ts';
+import { parseQuantity } from '../genesis/geth-genesis.ts';
+
+/** The rules a chain runs under: its genesis and the hardfork schedule that genesis names. */
+export interface ChainConfig {
+  genesis: GethGenesis;
+  common: Common;
+  chainId: bigint;
+  /** True when the rules change after genesis, so each block must be handled under its own fork. */
+  forkAware: boolean;
+}
+
+export function createChainConfig(genesis: GethGenesis): ChainConfig {
+  const timestamp = parseQuantity(genesis.timestamp);
+  const common = createCommonFromGethGenesis(toEthereumjsGenesis(genesis), {
+    chain: 'openledger',
+    customCrypto: nativeCrypto,
+  });
+  common.setHardforkBy({ blockNumber: 0n, timestamp });
+  const forkAware = common
+    .hardforks()
+    .some((hf) => (hf.block !== null && hf.block > 0) || (hf.timestamp !== undefined && BigInt(hf.timestamp) > timestamp));
+  return { genesis, common, chainId: common.chainId(), forkAware };
+}
+
+function hex(value: string | number): `0x${string}` {
+  return `0x${parseQuantity(value).toString(16)}`;
+}
+
+// ethereumjs wants hex strings where geth files may hold decimal numbers.
+function toEthereumjsGenesis(genesis: GethGenesis): EthereumjsGethGenesis {
+  const alloc: EthereumjsGethGenesis['alloc'] = {};
+  for (const [address, account] of Object.entries(genesis.alloc)) {
+    alloc[address] = {
+      balance: hex(account.balance),
+      ...(account.nonce !== undefined && { nonce: hex(account.nonce) }),
+      ...(account.code !== undefined && { code: account.code }),
+      ...(account.storage !== undefined && { storage: account.storage }),
+    };
+  }
+  return {
+    config: genesis.config as EthereumjsGethGenesis['config'],
+    nonce: hex(genesis.nonce),
+    timestamp: hex(genesis.timestamp),
+    extraData: genesis.extraData,
+    gasLimit: hex(genesis.gasLimit),
+    difficulty: hex(genesis.difficulty),
+    ...(genesis.mixHash !== undefined && { mixHash: genesis.mixHash as `0x${string}` }),
+    ...(genesis.coinbase !== undefined && { coinbase: genesis.coinbase as `0x${string}` }),
+    ...(genesis.baseFeePerGas != null && { baseFeePerGas: hex(genesis.baseFeePerGas) }),
+    ...(genesis.excessBlobGas != null && { excessBlobGas: hex(genesis.excessBlobGas) }),
+    alloc,
+  };
+}

@@ -1,0 +1,57 @@
+import type { GethGenesis } from './geth-genesis.ts';
+
+export interface DevnetGenesisOptions {
+  chainId: number;
+  /** Prefunded addresses. */
+  accounts: string[];
+  /** Balance of each prefunded account, in wei of OPEN. */
+  balance?: bigint;
+  gasLimit?: bigint;
+  timestamp?: bigint;
+}
+
+/** 10,000 OPEN per dev account, as anvil and Hardhat fund theirs with 10,000 ETH. */
+export const DEFAULT_DEV_BALANCE = 10_000n * 10n ** 18n;
+export const DEFAULT_GAS_LIMIT = 30_000_000n;
+
+/**
+ * The devnet's genesis in geth's format (the same format `--genesis` accepts): every fork up to
+ * Prague active from block 0, post-merge from the start.
+ */
+export function createDevnetGenesis(options: DevnetGenesisOptions): GethGenesis {
+  const balance = `0x${(options.balance ?? DEFAULT_DEV_BALANCE).toString(16)}`;
+  return {
+    config: {
+      chainId: options.chainId,
+      homesteadBlock: 0,
+      eip150Block: 0,
+      eip155Block: 0,
+      eip158Block: 0,
+      byzantiumBlock: 0,
+      constantinopleBlock: 0,
+      petersburgBlock: 0,
+      istanbulBlock: 0,
+      muirGlacierBlock: 0,
+      berlinBlock: 0,
+      londonBlock: 0,
+      arrowGlacierBlock: 0,
+      grayGlacierBlock: 0,
+      mergeNetsplitBlock: 0,
+      terminalTotalDifficulty: 0,
+      shanghaiTime: 0,
+      cancunTime: 0,
+      pragueTime: 0,
+      blobSchedule: {
+        cancun: { target: 3, max: 6, baseFeeUpdateFraction: 3338477 },
+        prague: { target: 6, max: 9, baseFeeUpdateFraction: 5007716 },
+      },
+    },
+    nonce: '0x0',
+    timestamp: `0x${(options.timestamp ?? 0n).toString(16)}`,
+    extraData: '0x',
+    gasLimit: `0x${(options.gasLimit ?? DEFAULT_GAS_LIMIT).toString(16)}`,
+    difficulty: '0x0',
+    baseFeePerGas: '0x3b9aca00',
+    alloc: Object.fromEntries(options.accounts.map((address) => [address, { balance }])),
+  };
+}
