@@ -15,13 +15,26 @@ export interface ChainContext {
   readonly clientVersion: string;
   readonly senders: readonly HDAccount[];
   readonly recipients: readonly Address[];
+  /** CPU seconds used so far by the node, when the harness spawned it. */
+  readonly nodeCpuSeconds: () => number | undefined;
 }
 
-export async function connect(url: string): Promise<ChainContext> {
+export async function connect(
+  url: string,
+  nodeCpuSeconds: () => number | undefined = () => undefined,
+): Promise<ChainContext> {
   const rpc = new RpcClient(url, { maxSockets: 4 });
   const chainId = hexToNumber(await rpc.callString('eth_chainId'), 'eth_chainId');
   const clientVersion = await rpc.callString('web3_clientVersion').catch(() => 'unknown');
-  return { url, rpc, chainId, clientVersion, senders: deriveSenders(), recipients: deriveRecipients() };
+  return {
+    url,
+    rpc,
+    chainId,
+    clientVersion,
+    senders: deriveSenders(),
+    recipients: deriveRecipients(),
+    nodeCpuSeconds,
+  };
 }
 
 /**
@@ -46,11 +59,16 @@ export async function pendingNonces(
   rpc: RpcClient,
   accounts: readonly { address: Address }[],
 ): Promise<number[]> {
-  return Promise.all(
-    accounts.map(async (a) =>
-      hexToNumber(await rpc.callString('eth_getTransactionCount', [a.address, 'pending']), 'nonce'),
-    ),
-  );
+  const nonce = async (address: Address): Promise<number> => {
+    let hex: string;
+    try {
+      hex = await rpc.callString('eth_getTransactionCount', [address, 'pending']);
+    } catch {
+      hex = await rpc.callString('eth_getTransactionCount', [address, 'latest']); // no 'pending' tag support
+    }
+    return hexToNumber(hex, 'nonce');
+  };
+  return Promise.all(accounts.map((a) => nonce(a.address)));
 }
 
 export async function getBalance(rpc: RpcClient, address: Address): Promise<bigint> {

@@ -1,5 +1,6 @@
 /** Starting and stopping the nodes under test: Hardhat's node (reference) and the OpenLedger devnet. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import net from 'node:net';
@@ -18,6 +19,8 @@ export interface RunningNode {
   readonly url: string;
   /** e.g. the spawned command line, or "external". */
   readonly description: string;
+  /** CPU seconds used so far by the node's processes, when this harness spawned it (Linux). */
+  cpuSeconds(): number | undefined;
   stop(): Promise<void>;
 }
 
@@ -37,6 +40,37 @@ export function freePort(): Promise<number> {
       server.close(() => (port > 0 ? resolve(port) : reject(new Error('could not get a free port'))));
     });
   });
+}
+
+/** Clock ticks per second of /proc/<pid>/stat times (USER_HZ: 100 on every mainstream Linux). */
+const CLOCK_TICKS = 100;
+
+/**
+ * CPU seconds (user + system) of every live process in process group `pgid`, from /proc; threads
+ * (EDR's, worker threads) are included. Undefined where /proc is unavailable.
+ */
+export function processGroupCpuSeconds(pgid: number): number | undefined {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return undefined;
+  }
+  let ticks = 0;
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // exited meanwhile
+    }
+    // Fields after "(comm)": state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(fields[2]) !== pgid) continue;
+    ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return ticks / CLOCK_TICKS;
 }
 
 /** Keeps the last `maxChars` characters of a stream (for error messages); never blocks the child. */
@@ -153,7 +187,9 @@ async function spawnNode(spec: SpawnSpec): Promise<RunningNode> {
     );
   }
   log(`${spec.name}: ready at ${url}`);
-  return { name: spec.name, url, description, stop };
+  const pid = child.pid;
+  const cpuSeconds = (): number | undefined => (pid === undefined ? undefined : processGroupCpuSeconds(pid));
+  return { name: spec.name, url, description, cpuSeconds, stop };
 }
 
 export interface HardhatOptions {
@@ -186,6 +222,11 @@ export async function startHardhat(options: HardhatOptions): Promise<RunningNode
  * --datadir <tmp dir> --reset --block-time 0`, and waits until eth_chainId answers.
  */
 export async function startSubject(): Promise<RunningNode> {
+  if (!existsSync(CLI_ENTRY)) {
+    throw new Error(
+      `openledger failed to start: ${path.relative(REPO_ROOT, CLI_ENTRY)} does not exist (yet)`,
+    );
+  }
   const port = await freePort();
   const datadir = await mkdtemp(path.join(os.tmpdir(), 'openledger-bench-'));
   return spawnNode({
@@ -221,5 +262,5 @@ export async function externalNode(name: string, url: string): Promise<RunningNo
   } finally {
     rpc.close();
   }
-  return { name, url, description: 'external', stop: async () => undefined };
+  return { name, url, description: 'external', cpuSeconds: () => undefined, stop: async () => undefined };
 }

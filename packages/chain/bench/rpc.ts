@@ -1,10 +1,11 @@
 /**
  * Minimal JSON-RPC-over-HTTP client built on node:http with keep-alive sockets.
  *
- * The submit loop and the inclusion poller use this instead of viem's transport: measured on the
- * 2-core dev machine against a trivial local server, node:http costs ~50-90 µs of client CPU per
- * request versus ~250 µs for fetch (undici) and ~270-390 µs for viem's `http` transport. The client
- * shares the two cores with the node under test, so that overhead would be stolen from the node.
+ * The submit loop and the inclusion poller use this instead of viem's transport: measured with
+ * bench/client-overhead.ts on the 2-core dev machine (trivial local server in another process),
+ * node:http costs ~30-50 µs of client CPU per request, fetch (undici) ~210-240 µs and viem's `http`
+ * transport ~280-320 µs. The client shares the cores with the node under test, so every µs spent
+ * here can be taken from the node.
  */
 import http from 'node:http';
 import https from 'node:https';

@@ -24,6 +24,8 @@ export interface WorkloadOptions {
   /** Unmeasured transactions sent (and fully included) first. */
   readonly warmup: number;
   readonly window: number;
+  /** See SubmitOptions.serializeOnNonceGap. */
+  readonly serializeOnNonceGap: boolean;
   readonly pollMs: number;
   readonly timeoutMs: number;
 }
@@ -91,23 +93,33 @@ async function runPhases(
   options: WorkloadOptions,
   build: (s: number, seq: number) => TxCall,
 ): Promise<{ measurement: Measurement; presignMs: number }> {
-  const submitOptions = { window: options.window, pollMs: options.pollMs, timeoutMs: options.timeoutMs };
+  const submitOptions = {
+    window: options.window,
+    serializeOnNonceGap: options.serializeOnNonceGap,
+    nodeCpuSeconds: ctx.nodeCpuSeconds,
+    pollMs: options.pollMs,
+    timeoutMs: options.timeoutMs,
+  };
+  // The warm-up also finds out whether the node needs nonces in order (see serializeOnNonceGap).
+  let startSerialized = false;
   if (options.warmup > 0) {
     const warm = await signPhase(ctx, options.warmup, build);
     log(`${label}: warm-up, ${options.warmup} txs`);
-    await submitAndTrack(ctx.url, warm, { ...submitOptions, label: `${label} warm-up` });
+    const warmup = await submitAndTrack(ctx.url, warm, { ...submitOptions, label: `${label} warm-up` });
     await checkReceipts(ctx, warm, `${label} warm-up`);
+    startSerialized = warmup.submit.serialized;
   }
   const signStart = performance.now();
   const batches = await signPhase(ctx, options.txs, build);
   const presignMs = performance.now() - signStart;
   log(`${label}: signed ${options.txs} txs in ${(presignMs / 1000).toFixed(1)} s; submitting`);
-  const measurement = await submitAndTrack(ctx.url, batches, { ...submitOptions, label });
+  const measurement = await submitAndTrack(ctx.url, batches, { ...submitOptions, startSerialized, label });
   await checkReceipts(ctx, batches, label);
   log(
     `${label}: ${measurement.txPerSec} tx/s, p50 ${measurement.latencyMs.p50} ms, ` +
       `p99 ${measurement.latencyMs.p99} ms, ${measurement.blocks.used} blocks, ` +
-      `submit ${measurement.submit.txPerSec} tx/s, ${measurement.submit.nonceGapRetries} nonce-gap retries`,
+      `submit ${measurement.submit.txPerSec} tx/s, ${measurement.submit.nonceGapRetries} nonce-gap retries, window ${measurement.submit.effectiveWindow}, ` +
+      `cpu node ${measurement.cpuPercent.node ?? '?'}% harness ${measurement.cpuPercent.harness}%`,
   );
   return { measurement, presignMs: Math.round(presignMs) };
 }

@@ -64,6 +64,8 @@ const USAGE = `Usage: node --import tsx packages/chain/bench/throughput.ts [opti
   --txs <n>                    measured transactions per workload (default 6000)
   --warmup <n>                 unmeasured warm-up transactions per workload (default 200)
   --window <n>                 max in-flight eth_sendRawTransaction requests per sender (default 64)
+  --fixed-window               keep --window requests in flight even when the node rejects nonces that
+                               arrive early (default: after the first such rejection, 1 in flight per sender)
   --poll-ms <n>                inclusion poll interval (default 20)
   --timeout-s <n>              per-batch inclusion timeout (default 300)
   --workloads <list>           comma-separated: native,erc20 (default both)
@@ -88,6 +90,7 @@ function parseCli(argv: readonly string[]): CliOptions {
       txs: { type: 'string' },
       warmup: { type: 'string' },
       window: { type: 'string' },
+      'fixed-window': { type: 'boolean' },
       'poll-ms': { type: 'string' },
       'timeout-s': { type: 'string' },
       workloads: { type: 'string' },
@@ -124,6 +127,7 @@ function parseCli(argv: readonly string[]): CliOptions {
     txs: positiveInt(values.txs, '--txs', 6000),
     warmup: positiveInt(values.warmup, '--warmup', 200, 0),
     window: positiveInt(values.window, '--window', 64),
+    serializeOnNonceGap: values['fixed-window'] !== true,
     pollMs: positiveInt(values['poll-ms'], '--poll-ms', 20),
     timeoutMs: positiveInt(values['timeout-s'], '--timeout-s', 300) * 1000,
     workloads: workloads as WorkloadName[],
@@ -152,12 +156,13 @@ async function benchNode(name: NodeName, options: CliOptions, output: BenchOutpu
   } catch (error) {
     log(`${name}: ${message(error)}`);
     output.nodes[name] = { error: message(error) };
-    for (const w of options.workloads) output.workloads[w][name] = { status: 'error', error: message(error) };
+    const short = `${name} did not start (see nodes.${name}.error)`;
+    for (const w of options.workloads) output.workloads[w][name] = { status: 'error', error: short };
     return false;
   }
   let ok = true;
   try {
-    const ctx = await connect(node.url);
+    const ctx = await connect(node.url, () => node.cpuSeconds());
     output.nodes[name] = {
       url: node.url,
       started: node.description,
@@ -179,8 +184,10 @@ async function benchNode(name: NodeName, options: CliOptions, output: BenchOutpu
       ctx.rpc.close();
     }
   } catch (error) {
+    // connect() failed: the node started but does not answer the basics (eth_chainId, ...).
     ok = false;
-    output.nodes[name] = { url: node.url, started: node.description };
+    log(`${name}: ${message(error)}`);
+    output.nodes[name] = { error: `${node.url}: ${message(error)}` };
     for (const w of options.workloads) output.workloads[w][name] = { status: 'error', error: message(error) };
   } finally {
     log(`${name}: stopping`);
@@ -218,6 +225,7 @@ async function main(): Promise<number> {
       txs: options.txs,
       warmup: options.warmup,
       window: options.window,
+      serializeOnNonceGap: options.serializeOnNonceGap,
       pollMs: options.pollMs,
       timeoutMs: options.timeoutMs,
       senders: 10,
@@ -243,7 +251,8 @@ async function main(): Promise<number> {
   await mkdir(path.dirname(options.out), { recursive: true });
   await writeFile(options.out, `${json}\n`);
   process.stdout.write(`${json}\n`);
-  log(`wrote ${path.relative(process.cwd(), options.out) || options.out}`);
+  const shown = path.relative(process.cwd(), options.out);
+  log(`wrote ${shown.startsWith('..') ? options.out : shown}`);
   return ok ? 0 : 1;
 }
 

@@ -86,8 +86,20 @@ export interface SubmitOptions {
   readonly label: string;
   /** Max in-flight eth_sendRawTransaction requests per sender. */
   readonly window: number;
+  /**
+   * Nodes without a queue for future nonces (Hardhat automine) reject a transaction that arrives
+   * ahead of its predecessor, and with several requests in flight some always do (requests on
+   * different connections are not handled in send order). When true, the first such rejection
+   * switches every sender of the run to one request in flight (nonce order guaranteed); when false,
+   * senders keep `window` requests in flight and resend each rejected one after its predecessor.
+   */
+  readonly serializeOnNonceGap: boolean;
+  /** Start with one request in flight per sender (a previous run found that the node needs it). */
+  readonly startSerialized?: boolean;
   /** Delay between two inclusion polls (eth_blockNumber). */
   readonly pollMs: number;
+  /** CPU seconds used so far by the node under test, when known (for the cpu report). */
+  readonly nodeCpuSeconds?: () => number | undefined;
   /** Give up when not everything is included this long after the first submit. */
   readonly timeoutMs: number;
 }
@@ -109,6 +121,18 @@ export interface Measurement {
     readonly txPerSec: number;
     /** Submissions repeated because the node rejected a nonce that arrived ahead of its predecessor. */
     readonly nonceGapRetries: number;
+    /** Whether the run ended with one request in flight per sender (see serializeOnNonceGap). */
+    readonly serialized: boolean;
+    /** In-flight requests per sender at the end of the run: `window`, or 1 once serialized. */
+    readonly effectiveWindow: number;
+  };
+  /**
+   * CPU used during the run, in % of one core (the machine has os.cpus().length cores): shows
+   * whether the node or this harness (signing excluded; submitters + poller) was the busy side.
+   */
+  readonly cpuPercent: {
+    readonly harness: number;
+    readonly node: number | null;
   };
   readonly blocks: {
     /** Distinct blocks that contain at least one of the transactions. */
@@ -131,8 +155,9 @@ const NONCE_GAP = /nonce too high|nonce gap|future nonce|can'?t be queued|cannot
 const ALREADY_KNOWN = /already known|known transaction|already imported|already in (the )?(mem)?pool/i;
 const NONCE_TOO_LOW = /nonce too low/i;
 const MAX_ATTEMPTS = 100;
-/** Blocks fetched per poll round (one JSON-RPC batch when the node supports batches). */
-const MAX_BLOCKS_PER_FETCH = 64;
+/** Blocks fetched at once: in one JSON-RPC batch, or as parallel requests without batch support. */
+const MAX_BLOCKS_PER_BATCH = 64;
+const MAX_PARALLEL_BLOCK_REQUESTS = 16;
 
 interface BlockSummary {
   readonly number: number;
@@ -182,7 +207,8 @@ class BlockPoller {
       const roundStart = performance.now();
       const head = hexToNumber(await this.rpc.callString('eth_blockNumber'), 'eth_blockNumber');
       while (this.nextBlock <= head && !isStopped()) {
-        const last = Math.min(head, this.nextBlock + MAX_BLOCKS_PER_FETCH - 1);
+        const chunk = this.useBatch ? MAX_BLOCKS_PER_BATCH : MAX_PARALLEL_BLOCK_REQUESTS;
+        const last = Math.min(head, this.nextBlock + chunk - 1);
         const blocks = await this.fetch(this.nextBlock, last);
         const seenAt = performance.now();
         let complete = true;
@@ -220,11 +246,9 @@ class BlockPoller {
         });
       }
     }
-    const blocks: (BlockSummary | null)[] = [];
-    for (const n of numbers) {
-      blocks.push(parseBlock(await this.rpc.call('eth_getBlockByNumber', params(n)), n));
-    }
-    return blocks;
+    return Promise.all(
+      numbers.map(async (n) => parseBlock(await this.rpc.call('eth_getBlockByNumber', params(n)), n)),
+    );
   }
 }
 
@@ -254,14 +278,18 @@ export async function submitAndTrack(
     batch.txs.forEach((tx, j) => indexByHash.set(tx.hash.toLowerCase(), (offsets[s] as number) + j));
   });
 
-  const pollRpc = new RpcClient(url, { maxSockets: 1 });
+  const pollRpc = new RpcClient(url, { maxSockets: MAX_PARALLEL_BLOCK_REQUESTS });
   const startBlock = hexToNumber(await pollRpc.callString('eth_blockNumber'), 'eth_blockNumber');
 
+  const harnessCpuStart = process.cpuUsage();
+  const nodeCpuStart = options.nodeCpuSeconds?.();
+  const wallStart = performance.now();
   let stopped = false;
   let includedCount = 0;
   let nonceGapRetries = 0;
   const txsPerBlock = new Map<number, number>();
   const clients: RpcClient[] = [];
+  let serialized = options.startSerialized === true;
 
   const outcome = new Promise<void>((resolve, reject) => {
     const finish = (error?: Error): void => {
@@ -279,7 +307,7 @@ export async function submitAndTrack(
       const tx = batches[s]?.txs[missing - (offsets[s] ?? 0)];
       const state = Number.isNaN(acceptedAt[missing])
         ? 'never accepted by the RPC'
-        : 'accepted but not mined';
+        : 'accepted, not yet seen in a block';
       finish(
         new Error(
           `${options.label}: timed out after ${options.timeoutMs / 1000} s: ${total - includedCount} of ` +
@@ -320,7 +348,7 @@ export async function submitAndTrack(
         acceptedAt[base + j] = performance.now();
       };
       const pump = (): void => {
-        while (!stopped && inFlight < options.window) {
+        while (!stopped && inFlight < (serialized ? 1 : options.window)) {
           let j: number;
           const retryHead = retryQueue[0];
           if (retryHead !== undefined) {
@@ -343,6 +371,13 @@ export async function submitAndTrack(
         if (ALREADY_KNOWN.test(text) || (tries > 1 && NONCE_TOO_LOW.test(text))) return accept(j);
         if (NONCE_GAP.test(text) && tries < MAX_ATTEMPTS) {
           nonceGapRetries++;
+          if (options.serializeOnNonceGap && !serialized) {
+            serialized = true;
+            process.stderr.write(
+              `[bench] ${options.label}: the node rejects nonces that arrive early; ` +
+                `switching to 1 in-flight request per sender\n`,
+            );
+          }
           const at = retryQueue.findIndex((k) => k > j);
           retryQueue.splice(at < 0 ? retryQueue.length : at, 0, j);
           return;
@@ -377,6 +412,11 @@ export async function submitAndTrack(
     for (const client of clients) client.close();
     pollRpc.close();
   }
+  const wallSeconds = (performance.now() - wallStart) / 1000;
+  const harnessCpu = process.cpuUsage(harnessCpuStart);
+  const nodeCpuEnd = options.nodeCpuSeconds?.();
+  const nodeCpu =
+    nodeCpuStart !== undefined && nodeCpuEnd !== undefined ? nodeCpuEnd - nodeCpuStart : undefined;
 
   let firstSubmit = Infinity;
   let lastAccepted = -Infinity;
@@ -419,6 +459,12 @@ export async function submitAndTrack(
       durationMs: round(submitMs),
       txPerSec: round((total / submitMs) * 1000),
       nonceGapRetries,
+      serialized,
+      effectiveWindow: serialized ? 1 : options.window,
+    },
+    cpuPercent: {
+      harness: round(((harnessCpu.user + harnessCpu.system) / 1e6 / wallSeconds) * 100),
+      node: nodeCpu === undefined ? null : round((nodeCpu / wallSeconds) * 100),
     },
     blocks: {
       used: txsPerBlock.size,

@@ -1,0 +1,12 @@
+export { Chain } from './chain.ts';
+export type { CommittedBlock, BlockTemplate } from './chain.ts';
+export { createChainConfig } from './config/chain-config.ts';
+export type { ChainConfig } from './config/chain-config.ts';
+export { deriveDevAccounts, DEFAULT_MNEMONIC } from './genesis/dev-accounts.ts';
+export type { DevAccount } from './genesis/dev-accounts.ts';
+export { createDevnetGenesis, DEFAULT_DEV_BALANCE, DEFAULT_GAS_LIMIT } from './genesis/devnet-genesis.ts';
+export { parseGethGenesis } from './genesis/geth-genesis.ts';
+export type { GethGenesis } from './genesis/geth-genesis.ts';
+export { Node } from './node.ts';
+export { startDevnet } from './devnet/start-devnet.ts';
+export type { RunningDevnet, StartDevnetOptions } from './devnet/start-devnet.ts';

@@ -1,0 +1,20 @@
+import type { Node } from '../../node.ts';
+import type { Method } from '../dispatcher.ts';
+import { blockMethods } from './blocks.ts';
+import { executionMethods } from './execution.ts';
+import { feeMethods } from './fees.ts';
+import { stateMethods } from './state.ts';
+import { transactionMethods } from './transactions.ts';
+import { web3NetMethods } from './web3-net.ts';
+
+/** Every method a node answers whatever its role; devnet and debug methods are added separately. */
+export function nodeMethods(node: Node): Record<string, Method> {
+  return {
+    ...web3NetMethods(node),
+    ...stateMethods(node),
+    ...blockMethods(node),
+    ...transactionMethods(node),
+    ...feeMethods(node),
+    ...executionMethods(node),
+  };
+}
