@@ -158,7 +158,7 @@ interface SpawnSpec {
 
 async function spawnNode(spec: SpawnSpec): Promise<RunningNode> {
   const url = `http://127.0.0.1:${spec.port}`;
-  const description = `node ${spec.args.map((a) => (path.isAbsolute(a) ? path.relative(REPO_ROOT, a) : a)).join(' ')}`;
+  const description = `node ${spec.args.map((a) => (a.startsWith(REPO_ROOT + path.sep) ? path.relative(REPO_ROOT, a) : a)).join(' ')}`;
   log(`${spec.name}: starting: ${description}`);
   const tail = new OutputTail();
   const child = spawn(process.execPath, spec.args, {

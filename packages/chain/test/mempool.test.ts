@@ -86,3 +86,12 @@ describe('mempool', () => {
     expect(pool.hasExecutable(10n)).toBe(true);
   });
 });
+
+describe('mempool replacement of a lone transaction', () => {
+  it('keeps the replacement selectable', () => {
+    const pool = new Mempool();
+    pool.add(transfer(0, 0n, 100n, 1000n), rich, 1n);
+    pool.add(transfer(0, 0n, 200n, 2000n), rich, 1n);
+    expect(drain(pool, 1n)).toEqual(['0:0']);
+  });
+});

@@ -75,15 +75,16 @@ export class Mempool {
         `insufficient funds for gas * price + value: address ${ptx.sender} have ${account.balance} want ${cost}`,
       );
     }
-    const queue = this.queueOf(ptx.sender, account.nonce);
-    const existing = queue.txs.get(ptx.nonce);
+    const existing = this.senders.get(ptx.sender)?.txs.get(ptx.nonce);
     if (existing) {
       const bump = BigInt(100 + this.limits.priceBumpPercent);
       if (ptx.feeCap * 100n < existing.feeCap * bump || ptx.tipCap * 100n < existing.tipCap * bump) {
         throw new TxPoolError('replacement transaction underpriced');
       }
       this.remove(existing);
-    } else {
+    }
+    const queue = this.queueOf(ptx.sender, account.nonce);
+    if (!existing) {
       if (queue.txs.size >= this.limits.maxPerSender) {
         throw new TxPoolError(`account limit exceeded: ${ptx.sender} holds ${queue.txs.size} transactions`);
       }
