@@ -1,5 +1,8 @@
-import type { Common } from '@ethereumjs/common';
-import { createCommonFromGethGenesis } from '@ethereumjs/common';
+import { Common, createCommonFromGethGenesis } from '@ethereumjs/common';
+import { paramsBlock } from '@ethereumjs/block';
+import { paramsEVM } from '@ethereumjs/evm';
+import { paramsTx } from '@ethereumjs/tx';
+import { paramsVM } from '@ethereumjs/vm';
 import type { GethGenesis as EthereumjsGethGenesis } from '@ethereumjs/common';
 import { nativeCrypto } from '../crypto/native.ts';
 import type { GethGenesis } from '../genesis/geth-genesis.ts';
@@ -21,6 +24,7 @@ export function createChainConfig(genesis: GethGenesis): ChainConfig {
     customCrypto: nativeCrypto,
   });
   common.setHardforkBy({ blockNumber: 0n, timestamp });
+  mergeParamsOnce(common);
   const forkAware = common
     .hardforks()
     .some((hf) => (hf.block !== null && hf.block > 0) || (hf.timestamp !== undefined && BigInt(hf.timestamp) > timestamp));
@@ -55,4 +59,25 @@ function toEthereumjsGenesis(genesis: GethGenesis): EthereumjsGethGenesis {
     ...(genesis.excessBlobGas != null && { excessBlobGas: hex(genesis.excessBlobGas) }),
     alloc,
   };
+}
+
+const LIBRARY_PARAMS: object[] = [paramsTx, paramsBlock, paramsVM, paramsEVM];
+
+/**
+ * Every transaction and header ethereumjs constructs copies the Common and re-merges the same
+ * parameter tables into it, rebuilding its parameter cache each time: a large share of block
+ * production. Merging them once here and skipping the identical re-merges keeps the rules the same.
+ */
+function mergeParamsOnce(common: Common): void {
+  for (const params of LIBRARY_PARAMS) common.updateParams(params as Parameters<Common['updateParams']>[0]);
+  const merge = Common.prototype.updateParams;
+  // Enumerable, so Common.copy() (an Object.assign) carries it to every copy.
+  Object.defineProperty(common, 'updateParams', {
+    enumerable: true,
+    writable: true,
+    value(this: Common, params: Parameters<Common['updateParams']>[0]) {
+      if (LIBRARY_PARAMS.includes(params)) return;
+      merge.call(this, params);
+    },
+  });
 }
