@@ -3,6 +3,7 @@ import type { Method } from '../dispatcher.ts';
 import { blockMethods } from './blocks.ts';
 import { executionMethods } from './execution.ts';
 import { feeMethods } from './fees.ts';
+import { logMethods } from './logs.ts';
 import { stateMethods } from './state.ts';
 import { transactionMethods } from './transactions.ts';
 import { web3NetMethods } from './web3-net.ts';
@@ -16,5 +17,6 @@ export function nodeMethods(node: Node): Record<string, Method> {
     ...transactionMethods(node),
     ...feeMethods(node),
     ...executionMethods(node),
+    ...logMethods(node),
   };
 }
