@@ -24,6 +24,8 @@ export interface CallOptions {
   overrides?: StateOverrides;
   /** Upper bound for a call's gas when the request names none (geth's RPCGasCap). */
   gasCap: bigint;
+  /** Called with the VM right before the call runs, after the overrides: where tracers attach. */
+  beforeRun?: (vm: VM) => void;
 }
 
 export interface CallOutcome {
@@ -45,7 +47,11 @@ export async function applyStateOverrides(vm: VM, overrides: StateOverrides): Pr
     if (o.code !== undefined) await state.putCode(address, hexToBytes(o.code));
     if (o.state !== undefined) await state.clearStorage(address);
     for (const [slot, value] of Object.entries(o.state ?? o.stateDiff ?? {})) {
-      await state.putStorage(address, setLengthLeft(hexToBytes(slot as PrefixedHexString), 32), hexToBytes(value as PrefixedHexString));
+      await state.putStorage(
+        address,
+        setLengthLeft(hexToBytes(slot as PrefixedHexString), 32),
+        hexToBytes(value as PrefixedHexString),
+      );
     }
   }
 }
@@ -65,7 +71,8 @@ export function impersonatedTx(vm: VM, req: CallRequest, gasLimit: bigint, nonce
     data: input ?? '0x',
     chainId: vm.common.chainId(),
   };
-  const accessList = req.accessList?.map((e) => ({ address: e.address, storageKeys: e.storageKeys })) as AccessList | undefined;
+  const accessList = req.accessList?.map((e) => ({ address: e.address, storageKeys: e.storageKeys })) as
+    AccessList | undefined;
   const txData =
     req.gasPrice !== undefined
       ? { ...base, type: accessList ? 1 : 0, gasPrice: req.gasPrice, ...(accessList && { accessList }) }
@@ -115,13 +122,19 @@ function contextBlock(vm: VM, options: CallOptions, req: CallRequest, gasLimit: 
 }
 
 /** Runs `req` once with `gasLimit` on a fresh copy of the state after `options.block`. */
-export async function runCall(chain: Chain, req: CallRequest, gasLimit: bigint, options: CallOptions & { reportAccessList?: boolean }): Promise<CallOutcome> {
+export async function runCall(
+  chain: Chain,
+  req: CallRequest,
+  gasLimit: bigint,
+  options: CallOptions & { reportAccessList?: boolean },
+): Promise<CallOutcome> {
   const vm = await chain.vmAt(options.block);
   if (options.overrides) await applyStateOverrides(vm, options.overrides);
   const from = createAddressFromString(req.from ?? ZERO_ADDRESS);
   const nonce = req.nonce ?? (await vm.stateManager.getAccount(from))?.nonce ?? 0n;
   const tx = impersonatedTx(vm, req, gasLimit, nonce);
   const block = contextBlock(vm, options, req, gasLimit);
+  options.beforeRun?.(vm);
   const result = await runTx(vm, {
     tx,
     block,
