@@ -1,7 +1,13 @@
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import type { Block } from '@ethereumjs/block';
-import { Block as BlockClass, createBlock, createBlockHeader, genRequestsRoot, genTransactionsTrieRoot } from '@ethereumjs/block';
+import {
+  Block as BlockClass,
+  createBlock,
+  createBlockHeader,
+  genRequestsRoot,
+  genTransactionsTrieRoot,
+} from '@ethereumjs/block';
 import { MerklePatriciaTrie } from '@ethereumjs/mpt';
 import { Caches, MerkleStateManager } from '@ethereumjs/statemanager';
 import type { TypedTransaction } from '@ethereumjs/tx';
@@ -69,7 +75,12 @@ export class Chain {
       const store = new ChainStore(db, config.common, config.forkAware);
       const trie = new TrieStore(db);
       const state = new MerkleStateManager({
-        trie: new MerklePatriciaTrie({ db: trie, useKeyHashing: true, common: config.common, valueEncoding: ValueEncoding.Bytes }),
+        trie: new MerklePatriciaTrie({
+          db: trie,
+          useKeyHashing: true,
+          common: config.common,
+          valueEncoding: ValueEncoding.Bytes,
+        }),
         common: config.common,
         caches: new Caches(),
       });
@@ -95,7 +106,11 @@ export class Chain {
         head = block;
         await state.setStateRoot(head.header.stateRoot);
       }
-      const vm = await createVM({ common: config.common, stateManager: state, blockchain: blockLookup(store) });
+      const vm = await createVM({
+        common: config.common,
+        stateManager: state,
+        blockchain: blockLookup(store),
+      });
       return new Chain(config, store, db, trie, vm, head);
     } catch (error) {
       await db.close();
@@ -136,7 +151,8 @@ export class Chain {
   /** A VM over a scratch copy of the state after `block`, for calls, estimates and traces. */
   async vmAt(block: Block): Promise<VM> {
     const common = this.config.common.copy();
-    if (this.config.forkAware) common.setHardforkBy({ blockNumber: block.header.number + 1n, timestamp: block.header.timestamp });
+    if (this.config.forkAware)
+      common.setHardforkBy({ blockNumber: block.header.number + 1n, timestamp: block.header.timestamp });
     return createVM({ common, stateManager: this.stateAt(block), blockchain: blockLookup(this.store) });
   }
 
@@ -156,7 +172,10 @@ export class Chain {
         mixHash: template.mixHash ?? keccak256(parent.hash()),
         difficulty: 0n,
         baseFeePerGas: parent.header.calcNextBaseFee(),
-        ...(common.isActivatedEIP(4844) && { excessBlobGas: parent.header.calcNextExcessBlobGas(common), blobGasUsed: 0n }),
+        ...(common.isActivatedEIP(4844) && {
+          excessBlobGas: parent.header.calcNextExcessBlobGas(common),
+          blobGasUsed: 0n,
+        }),
         ...(common.isActivatedEIP(4788) && { parentBeaconBlockRoot: new Uint8Array(32) }),
       };
       const context = createBlock({ header: headerData }, { common });
@@ -175,7 +194,12 @@ export class Chain {
           }
           let result: RunTxResult;
           try {
-            result = await runTx(vm, { tx, block: context, blockGasUsed: gasUsed, skipHardForkValidation: true });
+            result = await runTx(vm, {
+              tx,
+              block: context,
+              blockGasUsed: gasUsed,
+              skipHardForkValidation: true,
+            });
           } catch (error) {
             selection.reject(error instanceof Error ? error.message : String(error));
             continue;
@@ -286,7 +310,11 @@ function storedReceipts(txs: TypedTransaction[], results: RunTxResult[]): Stored
 }
 
 function toStoredReceipt(tx: TypedTransaction, result: RunTxResult): StoredReceipt {
-  const receipt = result.receipt as { status?: 0 | 1; cumulativeBlockGasUsed: bigint; logs: StoredReceipt['logs'] };
+  const receipt = result.receipt as {
+    status?: 0 | 1;
+    cumulativeBlockGasUsed: bigint;
+    logs: StoredReceipt['logs'];
+  };
   return {
     txType: tx.type,
     status: receipt.status ?? (result.execResult.exceptionError ? 0 : 1),

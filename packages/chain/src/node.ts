@@ -71,7 +71,8 @@ export class Node {
   /** State after `block`; the head's is cached until the head moves, since admission reads it per transaction. */
   stateAt(block: Block): MerkleStateManager {
     if (block !== this.chain.head) return this.chain.stateAt(block);
-    if (this.headStateCache?.block !== block) this.headStateCache = { block, state: this.chain.stateAt(block) };
+    if (this.headStateCache?.block !== block)
+      this.headStateCache = { block, state: this.chain.stateAt(block) };
     return this.headStateCache.state;
   }
 

@@ -13,7 +13,11 @@ let signer: Wallet;
 // milliseconds that answer (a pending nonce) goes stale, so the cache is off.
 beforeAll(async () => {
   devnet = await startDevnetProcess();
-  provider = new JsonRpcProvider(devnet.url, undefined, { staticNetwork: true, pollingInterval: 50, cacheTimeout: -1 });
+  provider = new JsonRpcProvider(devnet.url, undefined, {
+    staticNetwork: true,
+    pollingInterval: 50,
+    cacheTimeout: -1,
+  });
   signer = new Wallet(DEV_KEYS[0], provider);
 });
 
@@ -49,7 +53,9 @@ describe('ethers v6 against a devnet process', () => {
   it('deploys, writes, reads and parses events', async () => {
     const contract = await deploy();
     const receipt = await (await contract.getFunction('setValue')(99n)).wait();
-    const parsed = receipt!.logs.map((log: { topics: string[]; data: string }) => contract.interface.parseLog(log));
+    const parsed = receipt!.logs.map((log: { topics: string[]; data: string }) =>
+      contract.interface.parseLog(log),
+    );
     expect(parsed[0]?.name).toBe('ValueChanged');
     expect(parsed[0]?.args.newValue).toBe(99n);
     expect(await contract.getFunction('value')()).toBe(99n);
@@ -68,12 +74,23 @@ describe('ethers v6 against a devnet process', () => {
       const p = new JsonRpcProvider(slow.url, undefined, { staticNetwork: true, cacheTimeout: -1 });
       const w = new Wallet(DEV_KEYS[1], p);
       const nonce = await w.getNonce('pending');
-      const base = { to: w.address, value: 1n, nonce, gasLimit: 21000n, maxPriorityFeePerGas: 2_000_000_000n, maxFeePerGas: 20_000_000_000n };
+      const base = {
+        to: w.address,
+        value: 1n,
+        nonce,
+        gasLimit: 21000n,
+        maxPriorityFeePerGas: 2_000_000_000n,
+        maxFeePerGas: 20_000_000_000n,
+      };
       await w.sendTransaction(base);
-      await expect(w.sendTransaction({ ...base, maxPriorityFeePerGas: 2_100_000_000n, maxFeePerGas: 21_000_000_000n })).rejects.toThrow(
-        /replacement transaction underpriced/,
-      );
-      const replacement = await w.sendTransaction({ ...base, maxPriorityFeePerGas: 2_200_000_000n, maxFeePerGas: 22_000_000_000n });
+      await expect(
+        w.sendTransaction({ ...base, maxPriorityFeePerGas: 2_100_000_000n, maxFeePerGas: 21_000_000_000n }),
+      ).rejects.toThrow(/replacement transaction underpriced/);
+      const replacement = await w.sendTransaction({
+        ...base,
+        maxPriorityFeePerGas: 2_200_000_000n,
+        maxFeePerGas: 22_000_000_000n,
+      });
       await p.send('evm_mine', []);
       const receipt = await p.getTransactionReceipt(replacement.hash);
       expect(receipt?.status).toBe(1);

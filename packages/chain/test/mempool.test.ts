@@ -8,13 +8,23 @@ import { Mempool } from '../src/mempool/mempool.ts';
 import { TxPoolError } from '../src/mempool/errors.ts';
 
 const accounts = deriveDevAccounts(DEFAULT_MNEMONIC, 3);
-const { common } = createChainConfig(createDevnetGenesis({ chainId: 1612, accounts: accounts.map((a) => a.address) }));
+const { common } = createChainConfig(
+  createDevnetGenesis({ chainId: 1612, accounts: accounts.map((a) => a.address) }),
+);
 const to = createAddressFromString('0x00000000000000000000000000000000000000aa');
 const rich = { nonce: 0n, balance: 10n ** 24n };
 
 function transfer(sender: number, nonce: bigint, tip: bigint, feeCap = 100n * 10n ** 9n) {
   return createFeeMarket1559Tx(
-    { nonce, maxFeePerGas: feeCap, maxPriorityFeePerGas: tip, gasLimit: 21000n, to, value: 1n, chainId: 1612n },
+    {
+      nonce,
+      maxFeePerGas: feeCap,
+      maxPriorityFeePerGas: tip,
+      gasLimit: 21000n,
+      to,
+      value: 1n,
+      chainId: 1612n,
+    },
     { common },
   ).sign(accounts[sender]!.privateKey);
 }
@@ -52,7 +62,9 @@ describe('mempool', () => {
   it('replaces only with a fee bump of at least 10%', () => {
     const pool = new Mempool();
     pool.add(transfer(0, 0n, 100n, 1000n), rich, 1n);
-    expect(() => pool.add(transfer(0, 0n, 109n, 1100n), rich, 1n)).toThrow('replacement transaction underpriced');
+    expect(() => pool.add(transfer(0, 0n, 109n, 1100n), rich, 1n)).toThrow(
+      'replacement transaction underpriced',
+    );
     const replacement = pool.add(transfer(0, 0n, 110n, 1100n), rich, 1n);
     expect(pool.size).toBe(1);
     expect(pool.get(replacement.hash)).toBeDefined();

@@ -66,9 +66,13 @@ describe('persistence', () => {
     // Keep sending; record every transaction whose receipt the node returned, then kill mid-stream.
     const sender = (async () => {
       for (;;) {
-        const hash = await a.wallet.sendTransaction({ to: bob.address, value: 1n, nonce: nonce++ }).catch(() => undefined);
+        const hash = await a.wallet
+          .sendTransaction({ to: bob.address, value: 1n, nonce: nonce++ })
+          .catch(() => undefined);
         if (!hash) return;
-        const receipt = await a.pub.waitForTransactionReceipt({ hash, pollingInterval: 20, timeout: 5_000 }).catch(() => undefined);
+        const receipt = await a.pub
+          .waitForTransactionReceipt({ hash, pollingInterval: 20, timeout: 5_000 })
+          .catch(() => undefined);
         if (!receipt) return;
         acknowledged.push({ hash, block: receipt.blockNumber });
       }
@@ -89,7 +93,11 @@ describe('persistence', () => {
     // The restarted head is internally consistent: its state root is the one the node executes on.
     const balance = await b.pub.getBalance({ address: bob.address, blockNumber: head.number });
     expect(balance).toBeGreaterThan(0n);
-    const next = await b.wallet.sendTransaction({ to: bob.address, value: 1n, nonce: await b.pub.getTransactionCount({ address: alice.address }) });
+    const next = await b.wallet.sendTransaction({
+      to: bob.address,
+      value: 1n,
+      nonce: await b.pub.getTransactionCount({ address: alice.address }),
+    });
     expect((await b.pub.waitForTransactionReceipt({ hash: next })).status).toBe('success');
   });
 
@@ -97,9 +105,9 @@ describe('persistence', () => {
     const first = await start();
     await first.stop();
     running.splice(running.indexOf(first), 1);
-    await expect(startDevnetProcess({ dataDir: first.dataDir, args: ['--chain-id', '77'], keepData: true })).rejects.toThrow(
-      /different genesis/,
-    );
+    await expect(
+      startDevnetProcess({ dataDir: first.dataDir, args: ['--chain-id', '77'], keepData: true }),
+    ).rejects.toThrow(/different genesis/);
     await rm(first.dataDir, { recursive: true, force: true });
   });
 });

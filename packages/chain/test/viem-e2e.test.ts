@@ -80,11 +80,22 @@ describe('viem against a devnet process', () => {
   it('deploys a solc-compiled contract, calls it, sends to it and decodes its events', async () => {
     const address = await deployPlayground();
     expect((await publicClient.getCode({ address }))?.length).toBeGreaterThan(100);
-    const hash = await wallet().writeContract({ address, abi: playground.abi, functionName: 'setValue', args: [42n] });
+    const hash = await wallet().writeContract({
+      address,
+      abi: playground.abi,
+      functionName: 'setValue',
+      args: [42n],
+    });
     const receipt = await publicClient.waitForTransactionReceipt({ hash });
     expect(receipt.logs).toHaveLength(1);
-    expect(await publicClient.readContract({ address, abi: playground.abi, functionName: 'value' })).toBe(42n);
-    const info = (await publicClient.readContract({ address, abi: playground.abi, functionName: 'blockInfo' })) as readonly unknown[];
+    expect(await publicClient.readContract({ address, abi: playground.abi, functionName: 'value' })).toBe(
+      42n,
+    );
+    const info = (await publicClient.readContract({
+      address,
+      abi: playground.abi,
+      functionName: 'blockInfo',
+    })) as readonly unknown[];
     expect(info[4]).toBe(1612n);
   });
 
@@ -94,12 +105,22 @@ describe('viem against a devnet process', () => {
       .simulateContract({ address, abi: playground.abi, functionName: 'failWithReason', account: alice })
       .catch((e: unknown) => e);
     expect(reason).toBeInstanceOf(BaseError);
-    const revert = (reason as BaseError).walk((e) => e instanceof ContractFunctionRevertedError) as ContractFunctionRevertedError;
+    const revert = (reason as BaseError).walk(
+      (e) => e instanceof ContractFunctionRevertedError,
+    ) as ContractFunctionRevertedError;
     expect(revert.reason).toBe('playground: failed on purpose');
     const custom = await publicClient
-      .simulateContract({ address, abi: playground.abi, functionName: 'failWithCustomError', args: [7n], account: alice })
+      .simulateContract({
+        address,
+        abi: playground.abi,
+        functionName: 'failWithCustomError',
+        args: [7n],
+        account: alice,
+      })
       .catch((e: unknown) => e);
-    const customRevert = (custom as BaseError).walk((e) => e instanceof ContractFunctionRevertedError) as ContractFunctionRevertedError;
+    const customRevert = (custom as BaseError).walk(
+      (e) => e instanceof ContractFunctionRevertedError,
+    ) as ContractFunctionRevertedError;
     expect(customRevert.data?.errorName).toBe('PlaygroundError');
     expect(customRevert.data?.args?.[0]).toBe(7n);
     const raw = await fetch(devnet.url, {
@@ -109,7 +130,10 @@ describe('viem against a devnet process', () => {
         jsonrpc: '2.0',
         id: 1,
         method: 'eth_call',
-        params: [{ to: address, data: encodeFunctionData({ abi: playground.abi, functionName: 'failWithReason' }) }, 'latest'],
+        params: [
+          { to: address, data: encodeFunctionData({ abi: playground.abi, functionName: 'failWithReason' }) },
+          'latest',
+        ],
       }),
     }).then((r) => r.json());
     expect(raw.error.code).toBe(3);
@@ -119,9 +143,21 @@ describe('viem against a devnet process', () => {
 
   it('estimates gas by search, not by the gas a run used', async () => {
     const address = await deployPlayground();
-    const estimate = await publicClient.estimateContractGas({ address, abi: playground.abi, functionName: 'needsGas', args: [100_000n], account: alice });
+    const estimate = await publicClient.estimateContractGas({
+      address,
+      abi: playground.abi,
+      functionName: 'needsGas',
+      args: [100_000n],
+      account: alice,
+    });
     expect(estimate).toBeGreaterThan(100_000n);
-    const hash = await wallet().writeContract({ address, abi: playground.abi, functionName: 'needsGas', args: [100_000n], gas: estimate });
+    const hash = await wallet().writeContract({
+      address,
+      abi: playground.abi,
+      functionName: 'needsGas',
+      args: [100_000n],
+      gas: estimate,
+    });
     const receipt = await publicClient.waitForTransactionReceipt({ hash });
     expect(receipt.status).toBe('success');
     expect(receipt.gasUsed).toBeLessThan(estimate / 2n);
@@ -146,10 +182,19 @@ describe('viem against a devnet process', () => {
   it('verifies eth_getProof against the block state root', async () => {
     const address = await deployPlayground();
     await publicClient.waitForTransactionReceipt({
-      hash: await wallet().writeContract({ address, abi: playground.abi, functionName: 'setValue', args: [7n] }),
+      hash: await wallet().writeContract({
+        address,
+        abi: playground.abi,
+        functionName: 'setValue',
+        args: [7n],
+      }),
     });
     const block = await publicClient.getBlock();
-    const proof = await publicClient.getProof({ address, storageKeys: [`0x${'0'.repeat(64)}`], blockNumber: block.number });
+    const proof = await publicClient.getProof({
+      address,
+      storageKeys: [`0x${'0'.repeat(64)}`],
+      blockNumber: block.number,
+    });
     const trie = await createMPT({ useKeyHashing: true });
     const accountRlp = await verifyMPTWithMerkleProof(
       trie,
@@ -169,7 +214,12 @@ describe('viem against a devnet process', () => {
   });
 
   it('accepts a legacy transaction and an EIP-2930 transaction', async () => {
-    const legacy = await wallet().sendTransaction({ to: bob.address, value: 1n, type: 'legacy', gasPrice: parseGwei('5') });
+    const legacy = await wallet().sendTransaction({
+      to: bob.address,
+      value: 1n,
+      type: 'legacy',
+      gasPrice: parseGwei('5'),
+    });
     const accessList = await wallet().sendTransaction({
       to: bob.address,
       value: 1n,

@@ -27,7 +27,11 @@ export function createChainConfig(genesis: GethGenesis): ChainConfig {
   mergeParamsOnce(common);
   const forkAware = common
     .hardforks()
-    .some((hf) => (hf.block !== null && hf.block > 0) || (hf.timestamp !== undefined && BigInt(hf.timestamp) > timestamp));
+    .some(
+      (hf) =>
+        (hf.block !== null && hf.block > 0) ||
+        (hf.timestamp !== undefined && BigInt(hf.timestamp) > timestamp),
+    );
   return { genesis, common, chainId: common.chainId(), forkAware };
 }
 

@@ -31,8 +31,17 @@ export class Devnet {
     log: Logger,
   ) {
     for (const account of options.accounts) this.keys.set(account.address.toLowerCase(), account.privateKey);
-    const coinbase = createAddressFromString(options.coinbase ?? options.accounts[0]?.address ?? `0x${'00'.repeat(20)}`);
-    this.miner = new DevMiner(node.chain, node.mempool, this.clock, coinbase, options.blockTime, log.child({ module: 'miner' }));
+    const coinbase = createAddressFromString(
+      options.coinbase ?? options.accounts[0]?.address ?? `0x${'00'.repeat(20)}`,
+    );
+    this.miner = new DevMiner(
+      node.chain,
+      node.mempool,
+      this.clock,
+      coinbase,
+      options.blockTime,
+      log.child({ module: 'miner' }),
+    );
   }
 
   get addresses(): string[] {

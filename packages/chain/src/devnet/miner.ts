@@ -27,7 +27,10 @@ export class DevMiner {
 
   start(): void {
     if (this.blockTimeSeconds > 0) {
-      this.timer = setInterval(() => void this.mine().catch((err) => this.log.error({ err }, 'mining failed')), this.blockTimeSeconds * 1000);
+      this.timer = setInterval(
+        () => void this.mine().catch((err) => this.log.error({ err }, 'mining failed')),
+        this.blockTimeSeconds * 1000,
+      );
     } else {
       this.mempool.events.on('added', this.schedule);
     }
@@ -46,7 +49,9 @@ export class DevMiner {
     if (timestamp !== undefined) this.clock.setNext(timestamp);
     const baseFee = parent.header.calcNextBaseFee();
     return this.chain.produceBlock(
-      this.mempool.selection(baseFee, (ptx, reason) => this.log.warn({ tx: ptx.hash, reason }, 'dropped invalid transaction')),
+      this.mempool.selection(baseFee, (ptx, reason) =>
+        this.log.warn({ tx: ptx.hash, reason }, 'dropped invalid transaction'),
+      ),
       { timestamp: this.clock.nextTimestamp(parent.header.timestamp), coinbase: this.coinbase },
     );
   }

@@ -35,7 +35,11 @@ export async function startDevnet(options: StartDevnetOptions): Promise<RunningD
   const dispatcher = new Dispatcher(options.log.child({ module: 'rpc' }));
   dispatcher.register(nodeMethods(node));
   dispatcher.register(devMethods(devnet));
-  const server = new RpcServer(dispatcher, { host: options.host, port: options.port, maxBodyBytes: 5 * 1024 * 1024 }, options.log);
+  const server = new RpcServer(
+    dispatcher,
+    { host: options.host, port: options.port, maxBodyBytes: 5 * 1024 * 1024 },
+    options.log,
+  );
   let address;
   try {
     address = await server.listen();

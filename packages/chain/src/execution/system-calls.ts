@@ -1,4 +1,10 @@
-import { CLRequest, CLRequestType, bigIntToBytes, createAddressFromBigInt, setLengthLeft } from '@ethereumjs/util';
+import {
+  CLRequest,
+  CLRequestType,
+  bigIntToBytes,
+  createAddressFromBigInt,
+  setLengthLeft,
+} from '@ethereumjs/util';
 import type { VM } from '@ethereumjs/vm';
 
 const SYSTEM_ADDRESS = 0xfffffffffffffffffffffffffffffffffffffffen;

@@ -17,10 +17,12 @@ export const MAX_TX_BYTES = 128 * 1024;
  * Errors read as geth's, so tools that match on them behave the same.
  */
 export function decodeRawTransaction(raw: Uint8Array, common: Common, head: Block): TypedTransaction {
-  if (raw.length > MAX_TX_BYTES) throw new TxPoolError(`oversized data: transaction size ${raw.length}, limit ${MAX_TX_BYTES}`);
+  if (raw.length > MAX_TX_BYTES)
+    throw new TxPoolError(`oversized data: transaction size ${raw.length}, limit ${MAX_TX_BYTES}`);
   if (raw.length === 0) throw new TxPoolError('typed transaction too short');
   const type = raw[0]! >= 0xc0 ? TransactionType.Legacy : raw[0]!;
-  if (type === TransactionType.BlobEIP4844) throw new TxPoolError('transaction type not supported: blob transactions need a beacon chain');
+  if (type === TransactionType.BlobEIP4844)
+    throw new TxPoolError('transaction type not supported: blob transactions need a beacon chain');
   if (type > TransactionType.EOACodeEIP7702) throw new TxPoolError('transaction type not supported');
   let tx: TypedTransaction;
   try {
@@ -49,7 +51,9 @@ export function decodeRawTransaction(raw: Uint8Array, common: Common, head: Bloc
     throw new TxPoolError(`intrinsic gas too low: gas ${tx.gasLimit}, minimum needed ${intrinsic}`);
   }
   if (tx.to === undefined && tx.data.length > MAX_INITCODE_SIZE) {
-    throw new TxPoolError(`max initcode size exceeded: code size ${tx.data.length} limit ${MAX_INITCODE_SIZE}`);
+    throw new TxPoolError(
+      `max initcode size exceeded: code size ${tx.data.length} limit ${MAX_INITCODE_SIZE}`,
+    );
   }
   return tx;
 }

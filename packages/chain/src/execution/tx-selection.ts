@@ -16,7 +16,9 @@ export interface TxSelection {
 }
 
 /** A fixed list in order (imports, tests, `evm_mine` with explicit transactions). */
-export function listSelection(txs: TypedTransaction[]): TxSelection & { rejected: [TypedTransaction, string][] } {
+export function listSelection(
+  txs: TypedTransaction[],
+): TxSelection & { rejected: [TypedTransaction, string][] } {
   let i = 0;
   const rejected: [TypedTransaction, string][] = [];
   return {

@@ -17,7 +17,8 @@ export async function writeGenesisState(state: MerkleStateManager, config: Chain
     const address = createAddressFromString(addressHex.startsWith('0x') ? addressHex : `0x${addressHex}`);
     const nonce = alloc.nonce === undefined ? 0n : parseQuantity(alloc.nonce);
     await state.putAccount(address, new Account(nonce, parseQuantity(alloc.balance)));
-    if (alloc.code !== undefined && alloc.code !== '0x') await state.putCode(address, hexToBytes(alloc.code as PrefixedHexString));
+    if (alloc.code !== undefined && alloc.code !== '0x')
+      await state.putCode(address, hexToBytes(alloc.code as PrefixedHexString));
     for (const [slot, value] of Object.entries(alloc.storage ?? {})) {
       const key = setLengthLeft(hexToBytes(slot as PrefixedHexString), 32);
       await state.putStorage(address, key, hexToBytes(value as PrefixedHexString));

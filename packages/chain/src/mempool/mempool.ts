@@ -88,7 +88,10 @@ export class Mempool {
       if (queue.txs.size >= this.limits.maxPerSender) {
         throw new TxPoolError(`account limit exceeded: ${ptx.sender} holds ${queue.txs.size} transactions`);
       }
-      if (ptx.nonce > this.pendingNonce(ptx.sender) && this.queuedCount(queue) >= this.limits.maxQueuedPerSender) {
+      if (
+        ptx.nonce > this.pendingNonce(ptx.sender) &&
+        this.queuedCount(queue) >= this.limits.maxQueuedPerSender
+      ) {
         throw new TxPoolError(
           `future transaction limit exceeded: ${ptx.sender} holds ${this.limits.maxQueuedPerSender} transactions with nonce gaps`,
         );

@@ -62,11 +62,15 @@ export class Dispatcher {
   /** Answers a parsed body: one response, an array for a batch, or undefined for notifications only. */
   async handle(body: unknown, ctx: RequestContext): Promise<JsonRpcResponse | JsonRpcResponse[] | undefined> {
     if (Array.isArray(body)) {
-      if (body.length === 0) return errorResponse(null, new RpcError(RpcErrorCode.invalidRequest, 'empty batch'));
+      if (body.length === 0)
+        return errorResponse(null, new RpcError(RpcErrorCode.invalidRequest, 'empty batch'));
       if (body.length > this.limits.maxBatch) {
         return errorResponse(
           null,
-          new RpcError(RpcErrorCode.limitExceeded, `batch too large: ${body.length} items, at most ${this.limits.maxBatch}`),
+          new RpcError(
+            RpcErrorCode.limitExceeded,
+            `batch too large: ${body.length} items, at most ${this.limits.maxBatch}`,
+          ),
         );
       }
       const responses = await Promise.all(body.map((item) => this.handleOne(item, ctx)));
@@ -78,22 +82,34 @@ export class Dispatcher {
 
   private async handleOne(request: unknown, ctx: RequestContext): Promise<JsonRpcResponse | undefined> {
     if (typeof request !== 'object' || request === null || Array.isArray(request)) {
-      return errorResponse(null, new RpcError(RpcErrorCode.invalidRequest, 'invalid request: not a JSON object'));
+      return errorResponse(
+        null,
+        new RpcError(RpcErrorCode.invalidRequest, 'invalid request: not a JSON object'),
+      );
     }
     const { id, method: name, params, jsonrpc } = request as Record<string, unknown>;
     const validId = id === undefined || id === null || typeof id === 'string' || typeof id === 'number';
     const replyId = validId ? (id ?? null) : null;
-    if (!validId) return errorResponse(null, new RpcError(RpcErrorCode.invalidRequest, 'invalid request: bad id'));
+    if (!validId)
+      return errorResponse(null, new RpcError(RpcErrorCode.invalidRequest, 'invalid request: bad id'));
     if (jsonrpc !== undefined && jsonrpc !== '2.0') {
-      return errorResponse(replyId, new RpcError(RpcErrorCode.invalidRequest, 'invalid request: jsonrpc must be "2.0"'));
+      return errorResponse(
+        replyId,
+        new RpcError(RpcErrorCode.invalidRequest, 'invalid request: jsonrpc must be "2.0"'),
+      );
     }
     if (typeof name !== 'string') {
-      return errorResponse(replyId, new RpcError(RpcErrorCode.invalidRequest, 'invalid request: method must be a string'));
+      return errorResponse(
+        replyId,
+        new RpcError(RpcErrorCode.invalidRequest, 'invalid request: method must be a string'),
+      );
     }
     const isNotification = id === undefined;
     try {
       const result = await this.call(name, params, ctx);
-      return isNotification ? undefined : { jsonrpc: '2.0', id: replyId, result: result === undefined ? null : result };
+      return isNotification
+        ? undefined
+        : { jsonrpc: '2.0', id: replyId, result: result === undefined ? null : result };
     } catch (error) {
       if (isNotification) return undefined;
       return errorResponse(replyId, this.toRpcError(error, name));
@@ -102,12 +118,14 @@ export class Dispatcher {
 
   private async call(name: string, params: unknown, ctx: RequestContext): Promise<unknown> {
     const m = this.methods.get(name);
-    if (!m) throw new RpcError(RpcErrorCode.methodNotFound, `the method ${name} does not exist/is not available`);
+    if (!m)
+      throw new RpcError(RpcErrorCode.methodNotFound, `the method ${name} does not exist/is not available`);
     if (params !== undefined && params !== null && !Array.isArray(params)) {
       throw invalidParams('non-array args');
     }
     const args = (params ?? []) as unknown[];
-    if (args.length > m.params.length) throw invalidParams(`too many arguments, want at most ${m.params.length}`);
+    if (args.length > m.params.length)
+      throw invalidParams(`too many arguments, want at most ${m.params.length}`);
     const parsed: unknown[] = [];
     for (let i = 0; i < m.params.length; i++) {
       const raw = args[i];
@@ -139,6 +157,10 @@ export function errorResponse(id: unknown, error: RpcError): JsonRpcResponse {
   return {
     jsonrpc: '2.0',
     id,
-    error: { code: error.code, message: error.message, ...(error.data !== undefined && { data: error.data }) },
+    error: {
+      code: error.code,
+      message: error.message,
+      ...(error.data !== undefined && { data: error.data }),
+    },
   };
 }

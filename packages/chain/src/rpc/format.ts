@@ -63,7 +63,10 @@ export interface TxLocationInBlock {
 }
 
 /** A transaction, mined (with its block) or pending (location undefined). */
-export function formatTransaction(tx: TypedTransaction, location?: TxLocationInBlock): Record<string, unknown> {
+export function formatTransaction(
+  tx: TypedTransaction,
+  location?: TxLocationInBlock,
+): Record<string, unknown> {
   const fees = tx as { gasPrice?: bigint; maxFeePerGas?: bigint; maxPriorityFeePerGas?: bigint };
   const baseFee = location?.block.header.baseFeePerGas;
   const out: Record<string, unknown> = {
@@ -148,7 +151,11 @@ export function formatLog([address, topics, payload]: RawLog, ctx: LogContext): 
 }
 
 /** The receipt of the transaction at `index` of `block`; `receipts` are the block's stored receipts. */
-export function formatReceipt(block: Block, receipts: StoredReceipt[], index: number): Record<string, unknown> {
+export function formatReceipt(
+  block: Block,
+  receipts: StoredReceipt[],
+  index: number,
+): Record<string, unknown> {
   const tx = block.transactions[index]!;
   const receipt = receipts[index]!;
   const previous = index === 0 ? 0n : receipts[index - 1]!.cumulativeGasUsed;

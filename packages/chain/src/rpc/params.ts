@@ -27,9 +27,7 @@ export const hash = z
 export const blockTagName = z.enum(['latest', 'earliest', 'pending', 'safe', 'finalized']);
 
 export type BlockRef =
-  | { tag: z.infer<typeof blockTagName> }
-  | { number: bigint }
-  | { hash: Hex; requireCanonical: boolean };
+  { tag: z.infer<typeof blockTagName> } | { number: bigint } | { hash: Hex; requireCanonical: boolean };
 
 /** A block number or tag, or (EIP-1898) an object naming a block by hash or number. */
 export const blockRef: z.ZodType<BlockRef, unknown> = z.union([
@@ -42,7 +40,9 @@ export const blockRef: z.ZodType<BlockRef, unknown> = z.union([
   z
     .object({ blockNumber: z.union([quantity, blockTagName]) })
     .strict()
-    .transform((o) => (typeof o.blockNumber === 'bigint' ? { number: o.blockNumber } : { tag: o.blockNumber })),
+    .transform((o) =>
+      typeof o.blockNumber === 'bigint' ? { number: o.blockNumber } : { tag: o.blockNumber },
+    ),
 ]);
 
 const accessList = z.array(z.object({ address, storageKeys: z.array(hash) }));
@@ -78,8 +78,14 @@ export const callRequest = z
     if (req.data !== undefined && req.input !== undefined && req.data !== req.input) {
       ctx.addIssue({ code: 'custom', message: 'both "data" and "input" are set and not equal' });
     }
-    if (req.gasPrice !== undefined && (req.maxFeePerGas !== undefined || req.maxPriorityFeePerGas !== undefined)) {
-      ctx.addIssue({ code: 'custom', message: 'both gasPrice and (maxFeePerGas or maxPriorityFeePerGas) specified' });
+    if (
+      req.gasPrice !== undefined &&
+      (req.maxFeePerGas !== undefined || req.maxPriorityFeePerGas !== undefined)
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'both gasPrice and (maxFeePerGas or maxPriorityFeePerGas) specified',
+      });
     }
   });
 

@@ -15,7 +15,11 @@ export interface RpcServerOptions {
   maxBodyBytes: number;
 }
 
-export const DEFAULT_RPC_SERVER_OPTIONS: RpcServerOptions = { host: '127.0.0.1', port: 8545, maxBodyBytes: 5 * 1024 * 1024 };
+export const DEFAULT_RPC_SERVER_OPTIONS: RpcServerOptions = {
+  host: '127.0.0.1',
+  port: 8545,
+  maxBodyBytes: 5 * 1024 * 1024,
+};
 
 /** JSON-RPC over HTTP (POST) and WebSocket on one port, like geth and anvil. */
 export class RpcServer {
@@ -57,14 +61,26 @@ export class RpcServer {
     res.setHeader('Access-Control-Allow-Headers', 'Content-Type, Authorization');
     res.setHeader('Access-Control-Allow-Methods', 'POST, GET, OPTIONS');
     if (req.method === 'OPTIONS') return void res.writeHead(204).end();
-    if (req.method === 'GET') return send(res, 200, { jsonrpc: '2.0', id: null, result: 'OpenLedger JSON-RPC: POST requests here' });
-    if (req.method !== 'POST') return send(res, 405, errorResponse(null, new RpcError(RpcErrorCode.invalidRequest, 'method not allowed: use POST')));
+    if (req.method === 'GET')
+      return send(res, 200, { jsonrpc: '2.0', id: null, result: 'OpenLedger JSON-RPC: POST requests here' });
+    if (req.method !== 'POST')
+      return send(
+        res,
+        405,
+        errorResponse(null, new RpcError(RpcErrorCode.invalidRequest, 'method not allowed: use POST')),
+      );
     const body = await readBody(req, this.options.maxBodyBytes);
     if (body === 'too-large') {
       return send(
         res,
         413,
-        errorResponse(null, new RpcError(RpcErrorCode.limitExceeded, `request body too large: limit is ${this.options.maxBodyBytes} bytes`)),
+        errorResponse(
+          null,
+          new RpcError(
+            RpcErrorCode.limitExceeded,
+            `request body too large: limit is ${this.options.maxBodyBytes} bytes`,
+          ),
+        ),
         true,
       );
     }

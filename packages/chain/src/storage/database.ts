@@ -2,8 +2,7 @@ import { ClassicLevel } from 'classic-level';
 import { mkdir } from 'node:fs/promises';
 
 export type KeyValueBatchOp =
-  | { type: 'put'; key: Uint8Array; value: Uint8Array }
-  | { type: 'del'; key: Uint8Array };
+  { type: 'put'; key: Uint8Array; value: Uint8Array } | { type: 'del'; key: Uint8Array };
 
 /** The node's LevelDB: raw byte keys and values, one keyspace (see keys.ts). */
 export class Database {
@@ -11,7 +10,10 @@ export class Database {
 
   static async open(dir: string): Promise<Database> {
     await mkdir(dir, { recursive: true });
-    const level = new ClassicLevel<Uint8Array, Uint8Array>(dir, { keyEncoding: 'view', valueEncoding: 'view' });
+    const level = new ClassicLevel<Uint8Array, Uint8Array>(dir, {
+      keyEncoding: 'view',
+      valueEncoding: 'view',
+    });
     await level.open();
     return new Database(level);
   }

@@ -31,18 +31,25 @@ export interface DevnetProcessOptions {
 /** Starts `openledger devnet` as a real child process on a free port and waits until it serves RPC. */
 export async function startDevnetProcess(options: DevnetProcessOptions = {}): Promise<DevnetProcess> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'openledger-test-')));
-  const child = spawn(process.execPath, ['--import', 'tsx', cli, 'devnet', '--port', '0', '--datadir', dataDir, ...(options.args ?? [])], {
-    cwd: repoRoot,
-    env: { ...process.env, OPENLEDGER_LOG: process.env.OPENLEDGER_LOG ?? 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', cli, 'devnet', '--port', '0', '--datadir', dataDir, ...(options.args ?? [])],
+    {
+      cwd: repoRoot,
+      env: { ...process.env, OPENLEDGER_LOG: process.env.OPENLEDGER_LOG ?? 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
   const url = await new Promise<string>((done, fail) => {
-    const timer = setTimeout(() => fail(new Error(`devnet did not start in 60 s\n${stdout}\n${stderr}`)), 60_000);
+    const timer = setTimeout(
+      () => fail(new Error(`devnet did not start in 60 s\n${stdout}\n${stderr}`)),
+      60_000,
+    );
     const check = () => {
       const match = /JSON-RPC\s+(http:\/\/\S+)/.exec(stdout);
       if (match && stdout.includes('Listening.')) {

@@ -33,10 +33,17 @@ export const DEFAULT_CHAIN_ID = 1612;
 
 export function devnetCommand(): Command {
   return new Command('devnet')
-    .description('run a single-validator development chain with prefunded accounts and JSON-RPC on HTTP and WebSocket')
+    .description(
+      'run a single-validator development chain with prefunded accounts and JSON-RPC on HTTP and WebSocket',
+    )
     .option('--datadir <dir>', 'where the chain is stored', './.openledger/devnet')
     .option('--reset', 'wipe the data directory first', false)
-    .option('--block-time <seconds>', 'seconds between blocks; 0 mines as soon as transactions arrive', nonNegativeNumber, 0)
+    .option(
+      '--block-time <seconds>',
+      'seconds between blocks; 0 mines as soon as transactions arrive',
+      nonNegativeNumber,
+      0,
+    )
     .option('--chain-id <id>', 'chain id', integer(1, 2 ** 53 - 1), DEFAULT_CHAIN_ID)
     .option('--accounts <n>', 'number of prefunded dev accounts', integer(0, 1000), 10)
     .option('--balance <open>', 'balance of each dev account, in OPEN', amountOfOpen, DEFAULT_DEV_BALANCE)
@@ -86,13 +93,17 @@ async function genesisFromFile(flags: DevnetFlags, accounts: DevAccount[]): Prom
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new Error(`${flags.genesis} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
+    throw new Error(
+      `${flags.genesis} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
   const genesis = parseGethGenesis(json);
   const alloc = { ...genesis.alloc };
   const balance = `0x${flags.balance.toString(16)}`;
   for (const a of accounts) {
-    const present = Object.keys(alloc).some((k) => k.toLowerCase().replace(/^0x/, '') === a.address.slice(2).toLowerCase());
+    const present = Object.keys(alloc).some(
+      (k) => k.toLowerCase().replace(/^0x/, '') === a.address.slice(2).toLowerCase(),
+    );
     if (!present) alloc[a.address] = { balance };
   }
   return { ...genesis, alloc };
@@ -116,7 +127,7 @@ function printBanner(
     `Mining        ${flags.blockTime === 0 ? 'a block as soon as transactions arrive' : `a block every ${flags.blockTime} s`}`,
     '',
     'Mnemonic      ' + flags.mnemonic,
-    'Derivation    m/44\'/60\'/0\'/0/{index}',
+    "Derivation    m/44'/60'/0'/0/{index}",
     '',
     'Dev accounts (prefunded; never use these keys on a real network)',
     ...accounts.map((a, i) => `(${i}) ${a.address}  ${bytesToHex(a.privateKey)}`),

@@ -23,7 +23,9 @@ export function blockMethods(node: Node): Record<string, Method> {
       const block = await byHash(h);
       return block ? formatBlock(block, full ? 'full' : 'hashes') : null;
     }),
-    eth_getBlockTransactionCountByNumber: method([blockRef], async ([ref]) => count(await node.findBlock(ref))),
+    eth_getBlockTransactionCountByNumber: method([blockRef], async ([ref]) =>
+      count(await node.findBlock(ref)),
+    ),
     eth_getBlockTransactionCountByHash: method([hash], async ([h]) => count(await byHash(h))),
     eth_getUncleCountByBlockNumber: method([blockRef], async ([ref]) => uncles(await node.findBlock(ref))),
     eth_getUncleCountByBlockHash: method([hash], async ([h]) => uncles(await byHash(h))),

@@ -12,15 +12,25 @@ import { address, callRequest, hexData, quantity as quantityParam } from '../par
 import { estimateGas } from './execution.ts';
 import { SUGGESTED_TIP } from './fees.ts';
 
-const seconds = z.union([quantityParam, z.number().int().nonnegative().transform((n) => BigInt(n))]);
-const typedData = z.union([z.string().transform((s, ctx) => {
-  try {
-    return JSON.parse(s) as unknown;
-  } catch {
-    ctx.addIssue({ code: 'custom', message: 'typed data is not valid JSON' });
-    return z.NEVER;
-  }
-}), z.record(z.string(), z.unknown())]);
+const seconds = z.union([
+  quantityParam,
+  z
+    .number()
+    .int()
+    .nonnegative()
+    .transform((n) => BigInt(n)),
+]);
+const typedData = z.union([
+  z.string().transform((s, ctx) => {
+    try {
+      return JSON.parse(s) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'typed data is not valid JSON' });
+      return z.NEVER;
+    }
+  }),
+  z.record(z.string(), z.unknown()),
+]);
 
 /** Methods only a devnet answers: its accounts sign, and its time and blocks can be steered. */
 export function devMethods(devnet: Devnet): Record<string, Method> {
@@ -40,7 +50,14 @@ export function devMethods(devnet: Devnet): Record<string, Method> {
       const nonce = req.nonce ?? node.mempool.pendingNonce(req.from, account.nonce);
       const gasLimit = req.gas ?? (await estimateGas(node, req, head, true));
       const common = node.common;
-      const base = { nonce, gasLimit, to: req.to ?? undefined, value: req.value ?? 0n, data: req.input ?? req.data ?? '0x', chainId: common.chainId() };
+      const base = {
+        nonce,
+        gasLimit,
+        to: req.to ?? undefined,
+        value: req.value ?? 0n,
+        data: req.input ?? req.data ?? '0x',
+        chainId: common.chainId(),
+      };
       const baseFee = head.header.calcNextBaseFee();
       const txData =
         req.gasPrice !== undefined
@@ -55,13 +72,19 @@ export function devMethods(devnet: Devnet): Record<string, Method> {
       const tx = createTx(txData as Parameters<typeof createTx>[0], { common }).sign(key);
       return node.sendRawTransaction(tx.serialize());
     }),
-    eth_sign: method([address, hexData], ([addr, message]) => signPersonalMessage(hexToBytes(message), keyOf(addr))),
-    personal_sign: method([hexData, address], ([message, addr]) => signPersonalMessage(hexToBytes(message), keyOf(addr))),
+    eth_sign: method([address, hexData], ([addr, message]) =>
+      signPersonalMessage(hexToBytes(message), keyOf(addr)),
+    ),
+    personal_sign: method([hexData, address], ([message, addr]) =>
+      signPersonalMessage(hexToBytes(message), keyOf(addr)),
+    ),
     eth_signTypedData_v4: method([address, typedData], ([addr, td]) => {
       try {
         return signTypedData(td as unknown as TypedDataDefinition, keyOf(addr));
       } catch (error) {
-        throw invalidParams(`invalid typed data: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
+        throw invalidParams(
+          `invalid typed data: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`,
+        );
       }
     }),
     evm_mine: method(
@@ -70,7 +93,9 @@ export function devMethods(devnet: Devnet): Record<string, Method> {
         const timestamp = typeof arg === 'bigint' ? arg : arg?.timestamp;
         const blocks = typeof arg === 'object' && arg !== null ? (arg.blocks ?? 1n) : 1n;
         if (timestamp !== undefined && timestamp <= node.chain.head.header.timestamp) {
-          throw invalidParams(`timestamp ${timestamp} is not after the head's ${node.chain.head.header.timestamp}`);
+          throw invalidParams(
+            `timestamp ${timestamp} is not after the head's ${node.chain.head.header.timestamp}`,
+          );
         }
         for (let i = 0n; i < blocks; i++) await devnet.miner.mine(i === 0n ? timestamp : undefined);
         return '0x0';

@@ -44,7 +44,15 @@ async function call(
   reportAccessList = false,
 ): Promise<RunTxResult> {
   try {
-    return (await runCall(node.chain, req, gas, { block, pending, overrides, gasCap: RPC_GAS_CAP, reportAccessList })).result;
+    return (
+      await runCall(node.chain, req, gas, {
+        block,
+        pending,
+        overrides,
+        gasCap: RPC_GAS_CAP,
+        reportAccessList,
+      })
+    ).result;
   } catch (error) {
     throw serverError(callFailure(error));
   }
@@ -67,7 +75,8 @@ export async function estimateGas(
 ): Promise<bigint> {
   const succeeds = async (gas: bigint) => {
     const result = await call(node, req, block, gas, pending, overrides).catch((error: unknown) => {
-      if (error instanceof RpcError && /gas limit|intrinsic|out of gas/i.test(error.message)) return undefined;
+      if (error instanceof RpcError && /gas limit|intrinsic|out of gas/i.test(error.message))
+        return undefined;
       throw error;
     });
     return result !== undefined && !result.execResult.exceptionError;
@@ -90,7 +99,6 @@ export async function estimateGas(
 }
 
 export function executionMethods(node: Node): Record<string, Method> {
-
   return {
     eth_call: method(
       [callRequest, blockRef, stateOverrides, z.unknown()],
@@ -115,14 +123,29 @@ export function executionMethods(node: Node): Record<string, Method> {
       async ([req, ref]) => {
         const block = await node.resolveBlock(ref);
         const pending = ref === undefined || isPending(ref);
-        const exclude = new Set([req.from ?? '0x0000000000000000000000000000000000000000', req.to ?? ''].map((a) => a.toLowerCase()));
+        const exclude = new Set(
+          [req.from ?? '0x0000000000000000000000000000000000000000', req.to ?? ''].map((a) =>
+            a.toLowerCase(),
+          ),
+        );
         let accessList = req.accessList ?? [];
         // Declaring an access list changes gas and so possibly the path taken; iterate to a fixed point, as geth does.
         for (let round = 0; round < 8; round++) {
-          const result = await call(node, { ...req, accessList }, block, gasFor(req, block), pending, undefined, true);
+          const result = await call(
+            node,
+            { ...req, accessList },
+            block,
+            gasFor(req, block),
+            pending,
+            undefined,
+            true,
+          );
           const found = (result.accessList ?? [])
             .filter((e) => !exclude.has(e.address.toLowerCase()) && !isPrecompile(e.address))
-            .map((e) => ({ address: e.address.toLowerCase() as `0x${string}`, storageKeys: e.storageKeys.map((k) => k.toLowerCase() as `0x${string}`) }));
+            .map((e) => ({
+              address: e.address.toLowerCase() as `0x${string}`,
+              storageKeys: e.storageKeys.map((k) => k.toLowerCase() as `0x${string}`),
+            }));
           if (JSON.stringify(found) === JSON.stringify(accessList) || round === 7) {
             return {
               accessList: found,
@@ -146,8 +169,11 @@ function isPrecompile(address: string): boolean {
 
 function callFailure(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  if (/insufficient balance|sender doesn't have enough funds/i.test(message)) return 'insufficient funds for gas * price + value';
-  if (/gas limit is too low|intrinsic gas/i.test(message)) return `intrinsic gas too low: ${message.split(' (')[0]}`;
-  if (/less than the block's baseFeePerGas|base fee/i.test(message)) return 'max fee per gas less than block base fee';
+  if (/insufficient balance|sender doesn't have enough funds/i.test(message))
+    return 'insufficient funds for gas * price + value';
+  if (/gas limit is too low|intrinsic gas/i.test(message))
+    return `intrinsic gas too low: ${message.split(' (')[0]}`;
+  if (/less than the block's baseFeePerGas|base fee/i.test(message))
+    return 'max fee per gas less than block base fee';
   return message.split(' (')[0]!.replace(/^\[.*?\]\s*/, '');
 }

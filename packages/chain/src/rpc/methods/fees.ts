@@ -12,7 +12,14 @@ import { effectiveGasPrice } from '../format.ts';
 export const SUGGESTED_TIP = 1_000_000_000n;
 const MAX_FEE_HISTORY_BLOCKS = 1024n;
 
-const blockCount = z.union([quantityParam, z.number().int().nonnegative().transform((n) => BigInt(n))]);
+const blockCount = z.union([
+  quantityParam,
+  z
+    .number()
+    .int()
+    .nonnegative()
+    .transform((n) => BigInt(n)),
+]);
 const percentiles = z
   .array(z.number().min(0).max(100))
   .max(100)
@@ -38,9 +45,15 @@ export function feeMethods(node: Node): Record<string, Method> {
         }
         const result: Record<string, unknown> = {
           oldestBlock: quantity(oldest),
-          baseFeePerGas: [...blocks.map((b) => quantity(b.header.baseFeePerGas ?? 0n)), quantity(newest.header.calcNextBaseFee())],
+          baseFeePerGas: [
+            ...blocks.map((b) => quantity(b.header.baseFeePerGas ?? 0n)),
+            quantity(newest.header.calcNextBaseFee()),
+          ],
           gasUsedRatio: blocks.map((b) => Number(b.header.gasUsed) / Number(b.header.gasLimit)),
-          baseFeePerBlobGas: [...blocks.map((b) => quantity(b.header.getBlobGasPrice())), quantity(newest.header.calcNextBlobGasPrice(node.common))],
+          baseFeePerBlobGas: [
+            ...blocks.map((b) => quantity(b.header.getBlobGasPrice())),
+            quantity(newest.header.calcNextBlobGasPrice(node.common)),
+          ],
           blobGasUsedRatio: blocks.map(() => 0),
         };
         if (rewardPercentiles !== undefined) {

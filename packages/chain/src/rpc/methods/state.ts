@@ -7,7 +7,10 @@ import { data, quantity } from '../hex.ts';
 import { address, blockRef, hash, quantity as quantityParam } from '../params.ts';
 import { z } from 'zod';
 
-const storageSlot = z.union([hash, quantityParam.transform((n) => `0x${n.toString(16).padStart(64, '0')}` as const)]);
+const storageSlot = z.union([
+  hash,
+  quantityParam.transform((n) => `0x${n.toString(16).padStart(64, '0')}` as const),
+]);
 
 export function stateMethods(node: Node): Record<string, Method> {
   return {
@@ -24,7 +27,8 @@ export function stateMethods(node: Node): Record<string, Method> {
       async ([addr, ref]) => {
         const block = await node.resolveBlock(ref);
         const { nonce } = await node.accountAt(createAddressFromString(addr), block);
-        if (ref && 'tag' in ref && ref.tag === 'pending') return quantity(node.mempool.pendingNonce(addr, nonce));
+        if (ref && 'tag' in ref && ref.tag === 'pending')
+          return quantity(node.mempool.pendingNonce(addr, nonce));
         return quantity(nonce);
       },
       1,

@@ -22,6 +22,10 @@ export function web3NetMethods(node: Node, peerCount: () => number = () => 0): R
     eth_mining: method([], () => true),
     eth_hashrate: method([], () => '0x0'),
     eth_protocolVersion: method([], () => '0x44'),
-    rpc_modules: method([z.unknown()], () => ({ eth: '1.0', net: '1.0', web3: '1.0', debug: '1.0', txpool: '1.0' }), 0),
+    rpc_modules: method(
+      [z.unknown()],
+      () => ({ eth: '1.0', net: '1.0', web3: '1.0', debug: '1.0', txpool: '1.0' }),
+      0,
+    ),
   };
 }
