@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ContractFactory, JsonRpcProvider, Wallet, parseEther } from 'ethers';
+import type { InterfaceAbi } from 'ethers';
 import type { Contract } from 'ethers';
 import { loadArtifact } from '@openledger/contracts';
 import { startDevnetProcess, DEV_KEYS } from './support/devnet-process.ts';
@@ -28,7 +29,7 @@ afterAll(async () => {
 
 async function deploy(): Promise<Contract> {
   const { abi, bytecode } = await loadArtifact('Playground');
-  const contract = (await new ContractFactory(abi, bytecode, signer).deploy()) as Contract;
+  const contract = (await new ContractFactory(abi as InterfaceAbi, bytecode, signer).deploy()) as Contract;
   await contract.waitForDeployment();
   return contract;
 }

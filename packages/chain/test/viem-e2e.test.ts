@@ -13,7 +13,7 @@ import {
   toRlp,
   hexToBytes,
 } from 'viem';
-import type { Hex, PublicClient } from 'viem';
+import type { Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { loadArtifact } from '@openledger/contracts';
 import type { Artifact } from '@openledger/contracts';
@@ -26,18 +26,19 @@ const bob = privateKeyToAccount(DEV_KEYS[1]);
 
 let devnet: DevnetProcess;
 let playground: Artifact;
-let publicClient: PublicClient;
-let chain: ReturnType<typeof defineChain>;
+// The URL is the transport's; the chain's own rpcUrls entry is only a placeholder.
+const chain = defineChain({
+  id: 1612,
+  name: 'OpenLedger devnet',
+  nativeCurrency: { name: 'Open', symbol: 'OPEN', decimals: 18 },
+  rpcUrls: { default: { http: ['http://127.0.0.1:8545'] } },
+});
+const makePublicClient = (url: string) => createPublicClient({ chain, transport: http(url) });
+let publicClient: ReturnType<typeof makePublicClient>;
 
 beforeAll(async () => {
   [devnet, playground] = await Promise.all([startDevnetProcess(), loadArtifact('Playground')]);
-  chain = defineChain({
-    id: 1612,
-    name: 'OpenLedger devnet',
-    nativeCurrency: { name: 'Open', symbol: 'OPEN', decimals: 18 },
-    rpcUrls: { default: { http: [devnet.url] } },
-  });
-  publicClient = createPublicClient({ chain, transport: http(devnet.url) });
+  publicClient = makePublicClient(devnet.url);
 });
 
 afterAll(async () => {
@@ -135,7 +136,7 @@ describe('viem against a devnet process', () => {
           'latest',
         ],
       }),
-    }).then((r) => r.json());
+    }).then((r) => r.json() as Promise<{ error: { code: number; message: string; data: string } }>);
     expect(raw.error.code).toBe(3);
     expect(raw.error.message).toBe('execution reverted: playground: failed on purpose');
     expect(raw.error.data).toMatch(/^0x08c379a0/);
