@@ -1,26 +1,20 @@
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import type { Block } from '@ethereumjs/block';
-import {
-  Block as BlockClass,
-  createBlock,
-  createBlockHeader,
-  genRequestsRoot,
-  genTransactionsTrieRoot,
-} from '@ethereumjs/block';
+import { Block as BlockClass, createBlock, createBlockHeader, genRequestsRoot } from '@ethereumjs/block';
 import { MerklePatriciaTrie } from '@ethereumjs/mpt';
 import { Caches, MerkleStateManager } from '@ethereumjs/statemanager';
 import type { TypedTransaction } from '@ethereumjs/tx';
 import type { Address, DB } from '@ethereumjs/util';
 import { KECCAK256_RLP, ValueEncoding, bytesToHex, equalsBytes } from '@ethereumjs/util';
 import type { RunTxResult, VM } from '@ethereumjs/vm';
-import { Bloom, createVM, runBlock, runTx } from '@ethereumjs/vm';
+import { Bloom, createVM, encodeReceipt, runBlock, runTx } from '@ethereumjs/vm';
 import type { ChainConfig } from './config/chain-config.ts';
 import { createChainConfig } from './config/chain-config.ts';
 import { keccak256, sha256 } from './crypto/native.ts';
 import { keys } from './storage/keys.ts';
 import { applyPreBlockSystemCalls, collectRequests } from './execution/system-calls.ts';
-import { receiptsRoot } from './execution/receipts-root.ts';
+import { orderedTrieRoot } from './execution/ordered-trie-root.ts';
 import type { TxSelection } from './execution/tx-selection.ts';
 import { createGenesisBlock, writeGenesisState } from './genesis/genesis-block.ts';
 import type { GethGenesis } from './genesis/geth-genesis.ts';
@@ -224,8 +218,8 @@ export class Chain {
         {
           ...headerData,
           stateRoot: await vm.stateManager.getStateRoot(),
-          transactionsTrie: await genTransactionsTrieRoot(txs, new MerklePatriciaTrie({ common })),
-          receiptTrie: await receiptsRoot(common, txs, results),
+          transactionsTrie: orderedTrieRoot(txs.map((tx) => tx.serialize())),
+          receiptTrie: orderedTrieRoot(results.map((r, i) => encodeReceipt(r.receipt, txs[i]!.type))),
           logsBloom: bloom.bitvector,
           gasUsed,
           ...(common.isActivatedEIP(4895) && { withdrawalsRoot: KECCAK256_RLP }),
