@@ -32,7 +32,13 @@ export class RpcServer {
     private readonly options: RpcServerOptions,
     private readonly log: Logger,
   ) {
-    this.http = createServer((req, res) => void this.onHttp(req, res));
+    this.http = createServer((req, res) => {
+      // A client that goes away mid-body rejects here; that must not take the node down.
+      this.onHttp(req, res).catch((err: unknown) => {
+        this.log.debug({ err }, 'http request failed');
+        res.destroy();
+      });
+    });
     this.http.keepAliveTimeout = 60_000;
     this.wss = new WebSocketServer({ server: this.http, maxPayload: options.maxBodyBytes });
     this.wss.on('connection', (socket) => this.onConnection(socket));
@@ -100,9 +106,12 @@ export class RpcServer {
         onClose: (fn) => closers.push(fn),
       },
     };
-    socket.on('message', async (data) => {
-      const reply = await this.answer(data.toString('utf8'), ctx);
-      if (reply !== undefined && socket.readyState === socket.OPEN) socket.send(JSON.stringify(reply));
+    socket.on('message', (data) => {
+      this.answer(data.toString('utf8'), ctx)
+        .then((reply) => {
+          if (reply !== undefined && socket.readyState === socket.OPEN) socket.send(JSON.stringify(reply));
+        })
+        .catch((err: unknown) => this.log.error({ err }, 'websocket request failed'));
     });
     socket.on('close', () => closers.forEach((fn) => fn()));
     socket.on('error', (err) => this.log.debug({ err }, 'websocket error'));
