@@ -40,6 +40,19 @@ export function devMethods(devnet: Devnet): Record<string, Method> {
     if (!key) throw serverError(`unknown account ${addr}`);
     return key;
   };
+  const mineBlocks = method(
+    [seconds, seconds],
+    async ([blocks, interval]) => {
+      let timestamp = node.chain.head.header.timestamp;
+      for (let i = 0n; i < (blocks ?? 1n); i++) {
+        if (interval !== undefined && i > 0n) timestamp += interval > 0n ? interval : 1n;
+        await devnet.miner.mine(interval !== undefined && i > 0n ? timestamp : undefined);
+        timestamp = node.chain.head.header.timestamp;
+      }
+      return null;
+    },
+    0,
+  );
   return {
     eth_accounts: method([], () => devnet.addresses),
     eth_sendTransaction: method([callRequest], async ([req]) => {
@@ -102,6 +115,9 @@ export function devMethods(devnet: Devnet): Record<string, Method> {
       },
       0,
     ),
+    // viem's test client (hardhat and anvil modes) mines through these.
+    hardhat_mine: mineBlocks,
+    anvil_mine: mineBlocks,
     evm_increaseTime: method([seconds], ([s]) => Number(devnet.clock.increase(s))),
     evm_setNextBlockTimestamp: method([seconds], ([ts]) => {
       if (ts <= node.chain.head.header.timestamp) {
