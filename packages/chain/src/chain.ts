@@ -17,6 +17,7 @@ import { applyPreBlockSystemCalls, collectRequests } from './execution/system-ca
 import { orderedTrieRoot } from './execution/ordered-trie-root.ts';
 import type { TxSelection } from './execution/tx-selection.ts';
 import { createGenesisBlock, writeGenesisState } from './genesis/genesis-block.ts';
+import { validateBlock } from './import/header-validation.ts';
 import type { GethGenesis } from './genesis/geth-genesis.ts';
 import { ChainStore } from './storage/chain-store.ts';
 import { Database } from './storage/database.ts';
@@ -110,6 +111,20 @@ export class Chain {
       await db.close();
       throw error;
     }
+  }
+
+  /** Opens the chain in `dataDir` under the genesis it was created with (export, inspection). */
+  static async openExisting(dataDir: string): Promise<Chain> {
+    const db = await Database.open(join(dataDir, 'chaindata'));
+    let spec: Uint8Array | undefined;
+    try {
+      spec = await db.get(keys.meta(GENESIS_META));
+    } finally {
+      await db.close();
+    }
+    if (spec === undefined) throw new Error(`${dataDir} holds no chain (no genesis is recorded there)`);
+    // The parsed object re-serializes to the same bytes, so open() recognizes it as this chain's.
+    return Chain.open(dataDir, JSON.parse(new TextDecoder().decode(spec)) as GethGenesis);
   }
 
   get head(): Block {
@@ -233,8 +248,9 @@ export class Chain {
   }
 
   /**
-   * Executes an externally produced block (import, sync) under full validation: every header root
-   * must match what executing it yields.
+   * Executes an externally produced block (import, sync) under full validation: the header against
+   * its parent and its body (header-validation.ts), then every header root must match what
+   * executing it yields.
    */
   importBlock(block: Block): Promise<CommittedBlock> {
     return this.exclusive(async () => {
@@ -242,6 +258,7 @@ export class Chain {
       if (!equalsBytes(block.header.parentHash, parent.hash())) {
         throw new Error(`block ${block.header.number} does not extend the head ${parent.header.number}`);
       }
+      validateBlock(block, parent.header);
       this.vm.common.setHardforkBy({ blockNumber: block.header.number, timestamp: block.header.timestamp });
       let result;
       try {
@@ -250,6 +267,8 @@ export class Chain {
           clearCache: false,
           generate: false,
           skipHardForkValidation: true,
+          // validateBlock above made runBlock's pre-execution checks (header and body).
+          skipBlockValidation: true,
         });
       } catch (error) {
         await this.resetState(parent);

@@ -10,3 +10,6 @@ export type { GethGenesis } from './genesis/geth-genesis.ts';
 export { Node } from './node.ts';
 export { startDevnet } from './devnet/start-devnet.ts';
 export type { RunningDevnet, StartDevnetOptions } from './devnet/start-devnet.ts';
+export { startRpcNode, type RunningRpcNode, type StartRpcNodeOptions } from './node/start-node.ts';
+export { importChain, ImportError, type ImportProgress, type ImportOptions } from './import/import-chain.ts';
+export { exportChain, exportGenesis, type ExportRange, type ExportResult } from './export/export-chain.ts';

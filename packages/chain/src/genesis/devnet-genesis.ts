@@ -1,4 +1,5 @@
 import type { GethGenesis } from './geth-genesis.ts';
+import { systemContractAlloc } from './system-contracts.ts';
 
 export interface DevnetGenesisOptions {
   chainId: number;
@@ -16,7 +17,8 @@ export const DEFAULT_GAS_LIMIT = 30_000_000n;
 
 /**
  * The devnet's genesis in geth's format (the same format `--genesis` accepts): every fork up to
- * Prague active from block 0, post-merge from the start.
+ * Prague active from block 0, post-merge from the start, with the Cancun/Prague system contracts
+ * predeployed as geth's dev mode does, so that every block exercises them.
  */
 export function createDevnetGenesis(options: DevnetGenesisOptions): GethGenesis {
   const balance = `0x${(options.balance ?? DEFAULT_DEV_BALANCE).toString(16)}`;
@@ -52,6 +54,9 @@ export function createDevnetGenesis(options: DevnetGenesisOptions): GethGenesis 
     gasLimit: `0x${(options.gasLimit ?? DEFAULT_GAS_LIMIT).toString(16)}`,
     difficulty: '0x0',
     baseFeePerGas: '0x3b9aca00',
-    alloc: Object.fromEntries(options.accounts.map((address) => [address, { balance }])),
+    alloc: {
+      ...systemContractAlloc(),
+      ...Object.fromEntries(options.accounts.map((address) => [address, { balance }])),
+    },
   };
 }
