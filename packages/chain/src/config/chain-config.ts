@@ -25,6 +25,9 @@ export function createChainConfig(genesis: GethGenesis): ChainConfig {
   });
   common.setHardforkBy({ blockNumber: 0n, timestamp });
   mergeParamsOnce(common);
+  // ethereumjs's EVM table says 8192, but final EIP-2935 (and geth, and the contract's own
+  // ring buffer) use 8191: with 8192 the stored hashes go wrong after block 8192.
+  common.updateParams({ 2935: { historyServeWindow: HISTORY_SERVE_WINDOW } });
   const forkAware = common
     .hardforks()
     .some(
@@ -64,6 +67,8 @@ function toEthereumjsGenesis(genesis: GethGenesis): EthereumjsGethGenesis {
     alloc,
   };
 }
+
+const HISTORY_SERVE_WINDOW = 8191;
 
 const LIBRARY_PARAMS: object[] = [paramsTx, paramsBlock, paramsVM, paramsEVM];
 
