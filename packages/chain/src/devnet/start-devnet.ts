@@ -3,10 +3,8 @@ import type { Logger } from 'pino';
 import type { DevAccount } from '../genesis/dev-accounts.ts';
 import type { GethGenesis } from '../genesis/geth-genesis.ts';
 import { Node } from '../node.ts';
-import { Dispatcher } from '../rpc/dispatcher.ts';
-import { nodeMethods } from '../rpc/methods/index.ts';
 import { devMethods } from '../rpc/methods/dev.ts';
-import { RpcServer } from '../rpc/server.ts';
+import { serveNode } from '../rpc/serve-node.ts';
 import { Devnet } from './devnet.ts';
 
 export interface StartDevnetOptions {
@@ -32,30 +30,26 @@ export async function startDevnet(options: StartDevnetOptions): Promise<RunningD
   if (options.reset) await rm(options.dataDir, { recursive: true, force: true });
   const node = await Node.open({ dataDir: options.dataDir, genesis: options.genesis, log: options.log });
   const devnet = new Devnet(node, { accounts: options.accounts, blockTime: options.blockTime }, options.log);
-  const dispatcher = new Dispatcher(options.log.child({ module: 'rpc' }));
-  dispatcher.register(nodeMethods(node));
-  dispatcher.register(devMethods(devnet));
-  const server = new RpcServer(
-    dispatcher,
-    { host: options.host, port: options.port, maxBodyBytes: 5 * 1024 * 1024 },
-    options.log,
-  );
-  let address;
+  let served;
   try {
-    address = await server.listen();
+    served = await serveNode(
+      node,
+      { host: options.host, port: options.port },
+      options.log,
+      devMethods(devnet),
+    );
   } catch (error) {
     await node.close();
     throw error;
   }
   devnet.start();
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
     node,
     devnet,
-    url: `http://${host}:${address.port}`,
-    wsUrl: `ws://${host}:${address.port}`,
+    url: served.url,
+    wsUrl: served.wsUrl,
     async close() {
-      await server.close();
+      await served.close();
       await devnet.stop();
       await node.close();
     },

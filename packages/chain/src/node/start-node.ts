@@ -1,9 +1,7 @@
 import type { Logger } from 'pino';
 import type { GethGenesis } from '../genesis/geth-genesis.ts';
 import { Node } from '../node.ts';
-import { Dispatcher } from '../rpc/dispatcher.ts';
-import { nodeMethods } from '../rpc/methods/index.ts';
-import { RpcServer } from '../rpc/server.ts';
+import { serveNode } from '../rpc/serve-node.ts';
 
 export interface StartRpcNodeOptions {
   dataDir: string;
@@ -27,27 +25,19 @@ export interface RunningRpcNode {
  */
 export async function startRpcNode(options: StartRpcNodeOptions): Promise<RunningRpcNode> {
   const node = await Node.open({ dataDir: options.dataDir, genesis: options.genesis, log: options.log });
-  const dispatcher = new Dispatcher(options.log.child({ module: 'rpc' }));
-  dispatcher.register(nodeMethods(node));
-  const server = new RpcServer(
-    dispatcher,
-    { host: options.host, port: options.port, maxBodyBytes: 5 * 1024 * 1024 },
-    options.log,
-  );
-  let address;
+  let served;
   try {
-    address = await server.listen();
+    served = await serveNode(node, { host: options.host, port: options.port }, options.log);
   } catch (error) {
     await node.close();
     throw error;
   }
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
     node,
-    url: `http://${host}:${address.port}`,
-    wsUrl: `ws://${host}:${address.port}`,
+    url: served.url,
+    wsUrl: served.wsUrl,
     async close() {
-      await server.close();
+      await served.close();
       await node.close();
     },
   };
