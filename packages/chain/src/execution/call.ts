@@ -22,7 +22,7 @@ export interface CallOptions {
   /** `pending`: execute in the context of the next block (number + 1), as geth does. */
   pending?: boolean;
   overrides?: StateOverrides;
-  /** Upper bound for a call's gas when the request names none (geth's RPCGasCap). */
+  /** Upper bound for a call's gas, also when the request names more (geth's RPCGasCap). */
   gasCap: bigint;
   /** Called with the VM right before the call runs, after the overrides: where tracers attach. */
   beforeRun?: (vm: VM) => void;
@@ -128,12 +128,14 @@ export async function runCall(
   gasLimit: bigint,
   options: CallOptions & { reportAccessList?: boolean },
 ): Promise<CallOutcome> {
+  // Without the cap, a loop called with 2^64 gas would hold the node for good.
+  const gas = gasLimit > options.gasCap ? options.gasCap : gasLimit;
   const vm = await chain.vmAt(options.block);
   if (options.overrides) await applyStateOverrides(vm, options.overrides);
   const from = createAddressFromString(req.from ?? ZERO_ADDRESS);
   const nonce = req.nonce ?? (await vm.stateManager.getAccount(from))?.nonce ?? 0n;
-  const tx = impersonatedTx(vm, req, gasLimit, nonce);
-  const block = contextBlock(vm, options, req, gasLimit);
+  const tx = impersonatedTx(vm, req, gas, nonce);
+  const block = contextBlock(vm, options, req, gas);
   options.beforeRun?.(vm);
   const result = await runTx(vm, {
     tx,

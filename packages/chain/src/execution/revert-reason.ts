@@ -27,8 +27,9 @@ export function decodeRevertReason(output: Uint8Array): string | undefined {
     return new TextDecoder().decode(output.subarray(start + 32, start + 32 + length));
   }
   if (hex.startsWith(PANIC_SELECTOR) && output.length === 36) {
-    const code = Number(BigInt(bytesToHex(output.subarray(4))));
-    const reason = PANIC_REASONS[code] ?? 'unknown panic code';
+    // A uint256: Number() would round large codes and print a code the contract never used.
+    const code = BigInt(bytesToHex(output.subarray(4)));
+    const reason = (code <= 0xffn ? PANIC_REASONS[Number(code)] : undefined) ?? 'unknown panic code';
     return `${reason} (0x${code.toString(16).padStart(2, '0')})`;
   }
   return undefined;

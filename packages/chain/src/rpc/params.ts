@@ -26,19 +26,22 @@ export const hash = z
 
 export const blockTagName = z.enum(['latest', 'earliest', 'pending', 'safe', 'finalized']);
 
+/** A block number; like geth, numbers past int64 are refused (the store keys blocks by 8 bytes). */
+const blockNumber = quantity.refine((n) => n <= 0x7fffffffffffffffn, 'block number larger than int64');
+
 export type BlockRef =
   { tag: z.infer<typeof blockTagName> } | { number: bigint } | { hash: Hex; requireCanonical: boolean };
 
 /** A block number or tag, or (EIP-1898) an object naming a block by hash or number. */
 export const blockRef: z.ZodType<BlockRef, unknown> = z.union([
   blockTagName.transform((tag) => ({ tag })),
-  quantity.transform((number) => ({ number })),
+  blockNumber.transform((number) => ({ number })),
   z
     .object({ blockHash: hash, requireCanonical: z.boolean().optional() })
     .strict()
     .transform((o) => ({ hash: o.blockHash, requireCanonical: o.requireCanonical ?? false })),
   z
-    .object({ blockNumber: z.union([quantity, blockTagName]) })
+    .object({ blockNumber: z.union([blockNumber, blockTagName]) })
     .strict()
     .transform((o) =>
       typeof o.blockNumber === 'bigint' ? { number: o.blockNumber } : { tag: o.blockNumber },

@@ -77,6 +77,8 @@ export class RpcServer {
       );
     const body = await readBody(req, this.options.maxBodyBytes);
     if (body === 'too-large') {
+      // The connection stays open while readBody drains the rest: closing it with the body unread
+      // resets it, and the client may never read the 413.
       return send(
         res,
         413,
@@ -87,7 +89,6 @@ export class RpcServer {
             `request body too large: limit is ${this.options.maxBodyBytes} bytes`,
           ),
         ),
-        true,
       );
     }
     const reply = await this.answer(body, {});

@@ -82,6 +82,7 @@ export async function estimateGas(
     return result !== undefined && !result.execResult.exceptionError;
   };
   let hi = gasFor(req, block);
+  if (hi > RPC_GAS_CAP) hi = RPC_GAS_CAP;
   const capped = await call(node, req, block, hi, pending, overrides);
   if (capped.execResult.exceptionError) {
     if (capped.execResult.exceptionError.error === 'revert') throw executionError(capped);

@@ -9,7 +9,9 @@ import { z } from 'zod';
 
 const storageSlot = z.union([
   hash,
-  quantityParam.transform((n) => `0x${n.toString(16).padStart(64, '0')}` as const),
+  quantityParam
+    .refine((n) => n < 2n ** 256n, 'hex string too long, want at most 32 bytes')
+    .transform((n) => `0x${n.toString(16).padStart(64, '0')}` as const),
 ]);
 
 export function stateMethods(node: Node): Record<string, Method> {
