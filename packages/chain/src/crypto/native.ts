@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { CustomCrypto } from '@ethereumjs/common';
 import { bytesToBigInt, setLengthLeft } from '@ethereumjs/util';
+import { lazyKzg } from './kzg.ts';
 
 // Native keccak (XKCP) and libsecp256k1 are ~10-25x faster than the pure-JS defaults, and signature
 // recovery dominates transaction admission; both packages ship prebuilt binaries inside the npm tarball.
@@ -47,4 +48,4 @@ export function sha256(data: Uint8Array): Uint8Array {
   return new Uint8Array(createHash('sha256').update(data).digest());
 }
 
-export const nativeCrypto: CustomCrypto = { keccak256, ecrecover, sha256 };
+export const nativeCrypto: CustomCrypto = { keccak256, ecrecover, sha256, kzg: lazyKzg };
