@@ -38,7 +38,19 @@ export interface BlockTemplate {
   mixHash?: Uint8Array;
 }
 
+/** What to build on a given parent: the transactions to draw from and the header template. */
+export type BlockPlan = (parent: Block) => { selection: TxSelection; template: BlockTemplate };
+
+export interface ExecutedBlock {
+  committed: CommittedBlock;
+  /** Resolves once the block is on disk and is the head readers see. */
+  durable: Promise<CommittedBlock>;
+}
+
 interface ChainEvents {
+  /** A block was executed on top of the tip; it is not durable yet. */
+  executed: [CommittedBlock];
+  /** A block is on disk and is the head. */
   block: [CommittedBlock];
   rewind: [Block];
 }
@@ -47,12 +59,19 @@ const GENESIS_META = 'genesis';
 
 /**
  * The chain: canonical blocks on disk, the world state at the head, and the only code that moves
- * the head. Every mutation runs through `exclusive`, one at a time, so readers always see a
- * consistent head and state.
+ * the head. Mutations run through `exclusive`, one at a time. Block production is pipelined: the
+ * next block executes on the tip while the previous one is being synced to disk, and readers see
+ * a block (the head) only once it is durable.
  */
 export class Chain {
   readonly events = new EventEmitter<ChainEvents>();
   private queue: Promise<unknown> = Promise.resolve();
+  /** The last executed block, possibly not durable yet: what the next block builds on. */
+  private tipBlock: Block;
+  /** Block writes, in order; each starts when the previous one is on disk. */
+  private persisting: Promise<void> = Promise.resolve();
+  /** Set when a block could not be written: the in-memory state is ahead of the disk for good. */
+  private failure: Error | undefined;
 
   private constructor(
     readonly config: ChainConfig,
@@ -61,7 +80,9 @@ export class Chain {
     private readonly trie: TrieStore,
     private readonly vm: VM,
     private headBlock: Block,
-  ) {}
+  ) {
+    this.tipBlock = headBlock;
+  }
 
   static async open(dataDir: string, genesis: GethGenesis): Promise<Chain> {
     const config = createChainConfig(genesis);
@@ -127,8 +148,14 @@ export class Chain {
     return Chain.open(dataDir, JSON.parse(new TextDecoder().decode(spec)) as GethGenesis);
   }
 
+  /** The latest durable block: what every reader sees. */
   get head(): Block {
     return this.headBlock;
+  }
+
+  /** The latest executed block, ahead of the head while its write is in flight. */
+  get tip(): Block {
+    return this.tipBlock;
   }
 
   get common() {
@@ -165,10 +192,20 @@ export class Chain {
     return createVM({ common, stateManager: this.stateAt(block), blockchain: blockLookup(this.store) });
   }
 
-  /** Builds the next block from `selection` on top of the head, executes and commits it. */
-  produceBlock(selection: TxSelection, template: BlockTemplate): Promise<CommittedBlock> {
+  /** Builds, executes and commits the next block; resolves once it is durable. */
+  async produceBlock(plan: BlockPlan): Promise<CommittedBlock> {
+    return (await this.executeBlock(plan)).durable;
+  }
+
+  /**
+   * Builds the next block on the tip and executes it; resolves as soon as it is executed, with
+   * the promise of its durability, so the caller may execute the next one meanwhile.
+   */
+  executeBlock(plan: BlockPlan): Promise<ExecutedBlock> {
     return this.exclusive(async () => {
-      const parent = this.headBlock;
+      if (this.failure) throw this.failure;
+      const parent = this.tipBlock;
+      const { selection, template } = plan(parent);
       const common = this.config.common;
       const gasLimit = template.gasLimit ?? parent.header.gasLimit;
       const headerData = {
@@ -243,7 +280,7 @@ export class Chain {
         { common },
       );
       const block = new BlockClass(header, txs, [], common.isActivatedEIP(4895) ? [] : undefined, { common });
-      return this.commit(block, storedReceipts(txs, results), parent);
+      return this.advance({ block, receipts: storedReceipts(txs, results) });
     });
   }
 
@@ -252,9 +289,10 @@ export class Chain {
    * its parent and its body (header-validation.ts), then every header root must match what
    * executing it yields.
    */
-  importBlock(block: Block): Promise<CommittedBlock> {
-    return this.exclusive(async () => {
-      const parent = this.headBlock;
+  async importBlock(block: Block): Promise<CommittedBlock> {
+    const executed = await this.exclusive(async () => {
+      if (this.failure) throw this.failure;
+      const parent = this.tipBlock;
       if (!equalsBytes(block.header.parentHash, parent.hash())) {
         throw new Error(`block ${block.header.number} does not extend the head ${parent.header.number}`);
       }
@@ -274,44 +312,64 @@ export class Chain {
         await this.resetState(parent);
         throw error;
       }
-      const receipts = storedReceipts(block.transactions, result.results);
-      return this.commit(block, receipts, parent);
+      return this.advance({ block, receipts: storedReceipts(block.transactions, result.results) });
     });
+    return executed.durable;
   }
 
   /** Makes `target` (an ancestor of the head) the head again, as `evm_revert` needs. */
   rewindTo(number: bigint): Promise<Block> {
     return this.exclusive(async () => {
+      await this.persisting;
+      if (this.failure) throw this.failure;
       const target = await this.store.getBlockByNumber(number);
       if (!target) throw new Error(`no canonical block ${number}`);
       await this.store.rewindTo(target, this.headBlock.header.number);
       await this.resetState(target);
       this.headBlock = target;
+      this.tipBlock = target;
       this.events.emit('rewind', target);
       return target;
     });
   }
 
   async close(): Promise<void> {
-    await this.exclusive(async () => this.db.close());
+    await this.exclusive(async () => {
+      await this.persisting;
+      await this.db.close();
+    });
   }
 
-  private async commit(block: Block, receipts: StoredReceipt[], parent: Block): Promise<CommittedBlock> {
+  /**
+   * Makes an executed block the tip and queues its write (block, receipts, indexes and the trie
+   * nodes of its state in one synced batch) behind the writes already queued.
+   */
+  private advance(committed: CommittedBlock): ExecutedBlock {
+    const { block, receipts } = committed;
     const { ops, settle } = this.trie.drain();
-    try {
-      await this.store.commitBlock(block, receipts, ops);
-    } catch (error) {
-      await this.resetState(parent);
-      throw error;
-    } finally {
-      settle();
-    }
-    this.headBlock = block;
-    const committed = { block, receipts };
-    this.events.emit('block', committed);
-    return committed;
+    this.tipBlock = block;
+    this.events.emit('executed', committed);
+    const write = this.persisting.then(async () => {
+      if (this.failure) throw this.failure;
+      try {
+        await this.store.commitBlock(block, receipts, ops);
+      } catch (error) {
+        // Later blocks already executed on top of this one: only a restart from disk is consistent.
+        this.failure = new Error(
+          `writing block ${block.header.number} failed (${error instanceof Error ? error.message : String(error)}); restart the node`,
+        );
+        throw this.failure;
+      } finally {
+        settle();
+      }
+      this.headBlock = block;
+      this.events.emit('block', committed);
+    });
+    this.persisting = write.catch(() => undefined);
+    return { committed, durable: write.then(() => committed) };
   }
 
+  /** Back to the state after `block`, dropping what a failed execution left behind. */
   private async resetState(block: Block): Promise<void> {
     this.trie.discard();
     await this.vm.stateManager.setStateRoot(block.header.stateRoot);

@@ -33,7 +33,8 @@ export class Node {
     readonly mempool: Mempool,
     readonly log: Logger,
   ) {
-    chain.events.on('block', ({ block }) => mempool.onBlockTransactions(block.transactions));
+    // The pool follows the tip, so a block executing while the previous one syncs never redoes its work.
+    chain.events.on('executed', ({ block }) => mempool.onBlockTransactions(block.transactions));
     chain.events.on('rewind', () => mempool.clear());
   }
 

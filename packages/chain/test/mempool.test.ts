@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { createFeeMarket1559Tx } from '@ethereumjs/tx';
 import { createAddressFromString } from '@ethereumjs/util';
 import { createChainConfig } from '../src/config/chain-config.ts';
@@ -105,5 +106,67 @@ describe('mempool replacement of a lone transaction', () => {
     pool.add(transfer(0, 0n, 100n, 1000n), rich, 1n);
     pool.add(transfer(0, 0n, 200n, 2000n), rich, 1n);
     expect(drain(pool, 1n)).toEqual(['0:0']);
+  });
+});
+
+describe('mempool bookkeeping under random operations', () => {
+  // Transactions are signed once up front: a (sender, nonce, tip) grid to draw from.
+  const grid = new Map<string, ReturnType<typeof transfer>>();
+  const signed = (sender: number, nonce: number, tip: number) => {
+    const key = `${sender}:${nonce}:${tip}`;
+    if (!grid.has(key)) grid.set(key, transfer(sender, BigInt(nonce), BigInt(tip), 1000n * BigInt(tip)));
+    return grid.get(key)!;
+  };
+
+  it('keeps pending nonces and the pending/queued split consistent', () => {
+    const op = fc.oneof(
+      fc.record({
+        kind: fc.constant('add' as const),
+        sender: fc.integer({ min: 0, max: 2 }),
+        nonce: fc.integer({ min: 0, max: 8 }),
+        tip: fc.integer({ min: 1, max: 3 }),
+      }),
+      fc.record({ kind: fc.constant('mine' as const), count: fc.integer({ min: 0, max: 6 }) }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 40 }), (ops) => {
+        const pool = new Mempool();
+        const stateNonce = [0n, 0n, 0n];
+        for (const o of ops) {
+          if (o.kind === 'add') {
+            try {
+              pool.add(
+                signed(o.sender, o.nonce, o.tip),
+                { nonce: stateNonce[o.sender]!, balance: 10n ** 24n },
+                1n,
+              );
+            } catch (error) {
+              expect(error).toBeInstanceOf(TxPoolError);
+            }
+          } else {
+            const selection = pool.selection(1n);
+            const mined = [];
+            for (let tx = selection.peek(); tx && mined.length < o.count; tx = selection.peek()) {
+              mined.push(tx);
+              selection.accept();
+            }
+            for (const tx of mined) {
+              const sender = accounts.findIndex((a) => a.address === tx.getSenderAddress().toString());
+              stateNonce[sender] = tx.nonce + 1n;
+            }
+            pool.onBlockTransactions(mined);
+          }
+          const { pending } = pool.content();
+          accounts.forEach((account, i) => {
+            const run = pending.get(account.address) ?? [];
+            expect(pool.pendingNonce(account.address, stateNonce[i])).toBe(
+              stateNonce[i]! + BigInt(run.length),
+            );
+            run.forEach((ptx, j) => expect(ptx.nonce).toBe(stateNonce[i]! + BigInt(j)));
+          });
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });

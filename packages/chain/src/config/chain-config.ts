@@ -5,6 +5,7 @@ import { paramsTx } from '@ethereumjs/tx';
 import { paramsVM } from '@ethereumjs/vm';
 import type { GethGenesis as EthereumjsGethGenesis } from '@ethereumjs/common';
 import { nativeCrypto } from '../crypto/native.ts';
+import { cacheSenderAddresses } from '../crypto/sender-cache.ts';
 import type { GethGenesis } from '../genesis/geth-genesis.ts';
 import { parseQuantity } from '../genesis/geth-genesis.ts';
 
@@ -18,6 +19,7 @@ export interface ChainConfig {
 }
 
 export function createChainConfig(genesis: GethGenesis): ChainConfig {
+  cacheSenderAddresses();
   const timestamp = parseQuantity(genesis.timestamp);
   const common = createCommonFromGethGenesis(toEthereumjsGenesis(genesis), {
     chain: 'openledger',

@@ -1,6 +1,6 @@
 import type { Address } from '@ethereumjs/util';
 import type { Logger } from 'pino';
-import type { Chain, CommittedBlock } from '../chain.ts';
+import type { BlockPlan, Chain, CommittedBlock } from '../chain.ts';
 import type { Mempool } from '../mempool/mempool.ts';
 import type { DevClock } from './clock.ts';
 
@@ -43,18 +43,18 @@ export class DevMiner {
     await this.running;
   }
 
-  /** Seals one block now with whatever is executable (evm_mine). */
+  /** Seals one block now with whatever is executable (evm_mine); resolves once it is durable. */
   mine(timestamp?: bigint): Promise<CommittedBlock> {
-    const parent = this.chain.head;
     if (timestamp !== undefined) this.clock.setNext(timestamp);
-    const baseFee = parent.header.calcNextBaseFee();
-    return this.chain.produceBlock(
-      this.mempool.selection(baseFee, (ptx, reason) =>
-        this.log.warn({ tx: ptx.hash, reason }, 'dropped invalid transaction'),
-      ),
-      { timestamp: this.clock.nextTimestamp(parent.header.timestamp), coinbase: this.coinbase },
-    );
+    return this.chain.produceBlock(this.plan);
   }
+
+  private readonly plan: BlockPlan = (parent) => ({
+    selection: this.mempool.selection(parent.header.calcNextBaseFee(), (ptx, reason) =>
+      this.log.warn({ tx: ptx.hash, reason }, 'dropped invalid transaction'),
+    ),
+    template: { timestamp: this.clock.nextTimestamp(parent.header.timestamp), coinbase: this.coinbase },
+  });
 
   private readonly schedule = (): void => {
     if (this.scheduled || this.stopped) return;
@@ -62,16 +62,20 @@ export class DevMiner {
     this.running = this.running.then(() => this.mineWhileExecutable());
   };
 
+  /** Executes blocks back to back while transactions are executable, each syncing behind the next. */
   private async mineWhileExecutable(): Promise<void> {
     this.scheduled = false;
-    while (!this.stopped && this.mempool.hasExecutable(this.chain.head.header.calcNextBaseFee())) {
+    let lastDurable: Promise<unknown> = Promise.resolve();
+    while (!this.stopped && this.mempool.hasExecutable(this.chain.tip.header.calcNextBaseFee())) {
       try {
-        const { block } = await this.mine();
-        if (block.transactions.length === 0) break;
+        const { committed, durable } = await this.chain.executeBlock(this.plan);
+        lastDurable = durable.catch((err: unknown) => this.log.error({ err }, 'writing a block failed'));
+        if (committed.block.transactions.length === 0) break;
       } catch (err) {
         this.log.error({ err }, 'mining failed');
         break;
       }
     }
+    await lastDurable;
   }
 }

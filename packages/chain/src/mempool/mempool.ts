@@ -28,6 +28,8 @@ interface SenderQueue {
   txs: Map<bigint, PoolTx>;
   /** The sender's nonce in the head state: the next transaction that can execute. */
   stateNonce: bigint;
+  /** The first nonce from stateNonce on that the pool lacks: where the executable run ends. */
+  next: bigint;
 }
 
 export interface SenderAccount {
@@ -88,10 +90,7 @@ export class Mempool {
       if (queue.txs.size >= this.limits.maxPerSender) {
         throw new TxPoolError(`account limit exceeded: ${ptx.sender} holds ${queue.txs.size} transactions`);
       }
-      if (
-        ptx.nonce > this.pendingNonce(ptx.sender) &&
-        this.queuedCount(queue) >= this.limits.maxQueuedPerSender
-      ) {
+      if (ptx.nonce > queue.next && this.queuedCount(queue) >= this.limits.maxQueuedPerSender) {
         throw new TxPoolError(
           `future transaction limit exceeded: ${ptx.sender} holds ${this.limits.maxQueuedPerSender} transactions with nonce gaps`,
         );
@@ -100,6 +99,7 @@ export class Mempool {
     }
     this.seq++;
     queue.txs.set(ptx.nonce, ptx);
+    if (ptx.nonce === queue.next) advance(queue);
     this.byHash.set(ptx.hash, ptx);
     this.events.emit('added', ptx);
     return ptx;
@@ -108,11 +108,9 @@ export class Mempool {
   /** The nonce a sender's next transaction should carry: after its executable run in the pool. */
   pendingNonce(sender: string, stateNonce?: bigint): bigint {
     const queue = this.senders.get(sender);
-    let nonce = stateNonce ?? queue?.stateNonce ?? 0n;
-    if (!queue) return nonce;
-    if (stateNonce !== undefined && stateNonce > queue.stateNonce) queue.stateNonce = stateNonce;
-    while (queue.txs.has(nonce)) nonce++;
-    return nonce;
+    if (!queue) return stateNonce ?? 0n;
+    if (stateNonce !== undefined) raiseStateNonce(queue, stateNonce);
+    return queue.next;
   }
 
   /** True when some transaction can execute now (nonce in line and fee cap over the base fee). */
@@ -179,7 +177,7 @@ export class Mempool {
     for (const [sender, nonce] of nextNonce) {
       const queue = this.senders.get(sender);
       if (!queue) continue;
-      queue.stateNonce = nonce;
+      raiseStateNonce(queue, nonce);
       for (const ptx of queue.txs.values()) if (ptx.nonce < nonce) this.remove(ptx);
     }
   }
@@ -192,18 +190,16 @@ export class Mempool {
   private queueOf(sender: string, stateNonce: bigint): SenderQueue {
     let queue = this.senders.get(sender);
     if (!queue) {
-      queue = { txs: new Map(), stateNonce };
+      queue = { txs: new Map(), stateNonce, next: stateNonce };
       this.senders.set(sender, queue);
-    } else if (stateNonce > queue.stateNonce) {
-      queue.stateNonce = stateNonce;
+    } else {
+      raiseStateNonce(queue, stateNonce);
     }
     return queue;
   }
 
   private queuedCount(queue: SenderQueue): number {
-    let executable = 0;
-    while (queue.txs.has(queue.stateNonce + BigInt(executable))) executable++;
-    return queue.txs.size - executable;
+    return queue.txs.size - Number(queue.next - queue.stateNonce);
   }
 
   private remove(ptx: PoolTx): void {
@@ -211,6 +207,7 @@ export class Mempool {
     const queue = this.senders.get(ptx.sender);
     if (!queue) return;
     queue.txs.delete(ptx.nonce);
+    if (ptx.nonce >= queue.stateNonce && ptx.nonce < queue.next) queue.next = ptx.nonce;
     if (queue.txs.size === 0) this.senders.delete(ptx.sender);
   }
 
@@ -232,4 +229,15 @@ export class Mempool {
     for (const ptx of queue.txs.values()) if (ptx.nonce > last.nonce) last = ptx;
     this.remove(last);
   }
+}
+
+function advance(queue: SenderQueue): void {
+  while (queue.txs.has(queue.next)) queue.next++;
+}
+
+function raiseStateNonce(queue: SenderQueue, stateNonce: bigint): void {
+  if (stateNonce <= queue.stateNonce) return;
+  queue.stateNonce = stateNonce;
+  if (queue.next < stateNonce) queue.next = stateNonce;
+  advance(queue);
 }
