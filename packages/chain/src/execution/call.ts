@@ -14,6 +14,7 @@ import {
 import type { RunTxResult, VM } from '@ethereumjs/vm';
 import { runTx } from '@ethereumjs/vm';
 import type { Chain } from '../chain.ts';
+import { CALL_TIMEOUT_MESSAGE, abortAfter } from './call-deadline.ts';
 import type { CallRequest, StateOverrides } from '../rpc/params.ts';
 
 export interface CallOptions {
@@ -136,6 +137,7 @@ export async function runCall(
   const nonce = req.nonce ?? (await vm.stateManager.getAccount(from))?.nonce ?? 0n;
   const tx = impersonatedTx(vm, req, gas, nonce);
   const block = contextBlock(vm, options, req, gas);
+  abortAfter(vm);
   options.beforeRun?.(vm);
   const result = await runTx(vm, {
     tx,
@@ -146,5 +148,8 @@ export async function runCall(
     skipHardForkValidation: true,
     reportAccessList: options.reportAccessList ?? false,
   });
+  if ((result.execResult.exceptionError?.error as string | undefined) === CALL_TIMEOUT_MESSAGE) {
+    throw new Error(CALL_TIMEOUT_MESSAGE);
+  }
   return { result, vm };
 }

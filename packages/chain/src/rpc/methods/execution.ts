@@ -3,6 +3,7 @@ import { bytesToHex } from '@ethereumjs/util';
 import type { RunTxResult } from '@ethereumjs/vm';
 import { z } from 'zod';
 import { runCall } from '../../execution/call.ts';
+import { CALL_TIMEOUT_MESSAGE } from '../../execution/call-deadline.ts';
 import { decodeRevertReason } from '../../execution/revert-reason.ts';
 import type { Node } from '../../node.ts';
 import type { Method } from '../dispatcher.ts';
@@ -173,6 +174,7 @@ function isPrecompile(address: string): boolean {
 
 function callFailure(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
+  if (message === CALL_TIMEOUT_MESSAGE) return message;
   if (/insufficient balance|sender doesn't have enough funds/i.test(message))
     return 'insufficient funds for gas * price + value';
   if (/gas limit is too low|intrinsic gas/i.test(message))
