@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createPublicClient,
   createWalletClient,
-  defineChain,
   encodeFunctionData,
   hexToBytes,
   http,
@@ -14,6 +13,7 @@ import { privateKeyToAccount } from 'viem/accounts';
 import { loadArtifact } from '@openledger/contracts';
 import type { Artifact } from '@openledger/contracts';
 import { DEV_KEYS, startDevnetProcess } from './support/devnet-process.ts';
+import { devnetChain } from './support/viem-chain.ts';
 import type { DevnetProcess } from './support/devnet-process.ts';
 
 // debug_traceTransaction and debug_traceCall against a devnet process, checked for geth's layout.
@@ -64,12 +64,7 @@ interface RpcFailure {
 }
 
 function connect(url: string) {
-  const chain = defineChain({
-    id: 1612,
-    name: 'OpenLedger devnet',
-    nativeCurrency: { name: 'Open', symbol: 'OPEN', decimals: 18 },
-    rpcUrls: { default: { http: [url] } },
-  });
+  const chain = devnetChain;
   return {
     public: createPublicClient({ chain, transport: http(url) }),
     wallet: createWalletClient({ account: alice, chain, transport: http(url) }),

@@ -3,7 +3,6 @@ import {
   createPublicClient,
   createTestClient,
   createWalletClient,
-  defineChain,
   http,
   parseEther,
   verifyMessage,
@@ -12,14 +11,10 @@ import {
 import { privateKeyToAccount } from 'viem/accounts';
 import { loadArtifact } from '@openledger/contracts';
 import { startDevnetProcess, DEV_KEYS } from './support/devnet-process.ts';
+import { devnetChain } from './support/viem-chain.ts';
 import type { DevnetProcess } from './support/devnet-process.ts';
 
-const chain = defineChain({
-  id: 1612,
-  name: 'OpenLedger devnet',
-  nativeCurrency: { name: 'Open', symbol: 'OPEN', decimals: 18 },
-  rpcUrls: { default: { http: ['http://127.0.0.1:8545'] } },
-});
+const chain = devnetChain;
 const alice = privateKeyToAccount(DEV_KEYS[0]);
 const bob = privateKeyToAccount(DEV_KEYS[1]);
 const carol = privateKeyToAccount(DEV_KEYS[2]);

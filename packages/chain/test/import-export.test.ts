@@ -7,7 +7,6 @@ import { fileURLToPath } from 'node:url';
 import {
   createPublicClient,
   createWalletClient,
-  defineChain,
   encodeFunctionData,
   http,
   pad,
@@ -29,6 +28,7 @@ import {
 } from '../src/genesis/system-contracts.ts';
 import { readRlpItems } from '../src/import/rlp-chain.ts';
 import { DEV_KEYS, startDevnetProcess } from './support/devnet-process.ts';
+import { devnetChain } from './support/viem-chain.ts';
 
 const repoRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
 const cli = join(repoRoot, 'packages/cli/src/main.ts');
@@ -36,12 +36,7 @@ const cli = join(repoRoot, 'packages/cli/src/main.ts');
 const alice = privateKeyToAccount(DEV_KEYS[0]);
 const bob = privateKeyToAccount(DEV_KEYS[1]);
 const carol = privateKeyToAccount(DEV_KEYS[2]);
-const chain = defineChain({
-  id: 1612,
-  name: 'OpenLedger devnet',
-  nativeCurrency: { name: 'Open', symbol: 'OPEN', decimals: 18 },
-  rpcUrls: { default: { http: ['http://127.0.0.1:8545'] } },
-});
+const chain = devnetChain;
 const EMPTY_REQUESTS_HASH = '0xe3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
 
 interface CliResult {

@@ -5,7 +5,6 @@ import { hexToBytes } from '@ethereumjs/util';
 import {
   createPublicClient,
   createWalletClient,
-  defineChain,
   http,
   pad,
   parseAbi,
@@ -26,6 +25,7 @@ import type { LogFilterSpec } from '../src/rpc/filters/log-filter.ts';
 import { SubscriptionManager } from '../src/rpc/filters/subscriptions.ts';
 import type { Connection } from '../src/rpc/filters/subscriptions.ts';
 import { DEV_KEYS, startDevnetProcess } from './support/devnet-process.ts';
+import { devnetChain } from './support/viem-chain.ts';
 import type { DevnetProcess } from './support/devnet-process.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -231,12 +231,7 @@ const ping = events[1];
 
 const alice = privateKeyToAccount(DEV_KEYS[0]);
 const bob = privateKeyToAccount(DEV_KEYS[1]);
-const chain = defineChain({
-  id: 1612,
-  name: 'OpenLedger devnet',
-  nativeCurrency: { name: 'Open', symbol: 'OPEN', decimals: 18 },
-  rpcUrls: { default: { http: ['http://127.0.0.1:8545'] } },
-});
+const chain = devnetChain;
 
 interface RpcReply {
   result?: unknown;

@@ -1,9 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { createPublicClient, createWalletClient, defineChain, http, parseEther } from 'viem';
+import { createPublicClient, createWalletClient, http, parseEther } from 'viem';
 import type { Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { rm } from 'node:fs/promises';
 import { startDevnetProcess, DEV_KEYS } from './support/devnet-process.ts';
+import { devnetChain } from './support/viem-chain.ts';
 import type { DevnetProcess } from './support/devnet-process.ts';
 
 const alice = privateKeyToAccount(DEV_KEYS[0]);
@@ -18,12 +19,7 @@ afterEach(async () => {
 });
 
 function clients(url: string) {
-  const chain = defineChain({
-    id: 1612,
-    name: 'devnet',
-    nativeCurrency: { name: 'Open', symbol: 'OPEN', decimals: 18 },
-    rpcUrls: { default: { http: [url] } },
-  });
+  const chain = devnetChain;
   return {
     pub: createPublicClient({ chain, transport: http(url) }),
     wallet: createWalletClient({ account: alice, chain, transport: http(url) }),

@@ -1,16 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createPublicClient,
-  createWalletClient,
-  defineChain,
-  getAddress,
-  http,
-  parseGwei,
-  toHex,
-} from 'viem';
+import { createPublicClient, createWalletClient, getAddress, http, parseGwei, toHex } from 'viem';
 import type { Hex, PrivateKeyAccount } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { DEV_KEYS, startDevnetProcess } from './support/devnet-process.ts';
+import { devnetChain } from './support/viem-chain.ts';
 import type { DevnetProcess } from './support/devnet-process.ts';
 
 // The txpool namespace against a devnet that mines only on evm_mine, so transactions stay pooled.
@@ -38,12 +31,7 @@ let devnet: DevnetProcess;
 let clients: ReturnType<typeof connect>;
 
 function connect(url: string) {
-  const chain = defineChain({
-    id: 1612,
-    name: 'OpenLedger devnet',
-    nativeCurrency: { name: 'Open', symbol: 'OPEN', decimals: 18 },
-    rpcUrls: { default: { http: [url] } },
-  });
+  const chain = devnetChain;
   return {
     public: createPublicClient({ chain, transport: http(url) }),
     wallet: (account: PrivateKeyAccount) => createWalletClient({ account, chain, transport: http(url) }),

@@ -4,7 +4,6 @@ import {
   ContractFunctionRevertedError,
   createPublicClient,
   createWalletClient,
-  defineChain,
   encodeFunctionData,
   http,
   keccak256,
@@ -19,6 +18,7 @@ import { loadArtifact } from '@openledger/contracts';
 import type { Artifact } from '@openledger/contracts';
 import { createMPT, verifyMPTWithMerkleProof } from '@ethereumjs/mpt';
 import { startDevnetProcess, DEV_KEYS } from './support/devnet-process.ts';
+import { devnetChain } from './support/viem-chain.ts';
 import type { DevnetProcess } from './support/devnet-process.ts';
 
 const alice = privateKeyToAccount(DEV_KEYS[0]);
@@ -26,13 +26,7 @@ const bob = privateKeyToAccount(DEV_KEYS[1]);
 
 let devnet: DevnetProcess;
 let playground: Artifact;
-// The URL is the transport's; the chain's own rpcUrls entry is only a placeholder.
-const chain = defineChain({
-  id: 1612,
-  name: 'OpenLedger devnet',
-  nativeCurrency: { name: 'Open', symbol: 'OPEN', decimals: 18 },
-  rpcUrls: { default: { http: ['http://127.0.0.1:8545'] } },
-});
+const chain = devnetChain;
 const makePublicClient = (url: string) => createPublicClient({ chain, transport: http(url) });
 let publicClient: ReturnType<typeof makePublicClient>;
 
