@@ -32,6 +32,11 @@ const blockNumber = quantity.refine((n) => n <= 0x7fffffffffffffffn, 'block numb
 export type BlockRef =
   { tag: z.infer<typeof blockTagName> } | { number: bigint } | { hash: Hex; requireCanonical: boolean };
 
+/** True for the `pending` tag: execute in the context of the block after the head. */
+export function isPendingRef(ref: BlockRef | undefined): boolean {
+  return ref !== undefined && 'tag' in ref && ref.tag === 'pending';
+}
+
 /** A block number or tag, or (EIP-1898) an object naming a block by hash or number. */
 export const blockRef: z.ZodType<BlockRef, unknown> = z.union([
   blockTagName.transform((tag) => ({ tag })),

@@ -11,8 +11,8 @@ import type { Node } from '../../node.ts';
 import type { Method } from '../dispatcher.ts';
 import { method } from '../dispatcher.ts';
 import { RpcError, serverError } from '../errors.ts';
-import type { BlockRef, CallRequest } from '../params.ts';
-import { blockRef, callRequest, hash, stateOverrides } from '../params.ts';
+import type { CallRequest } from '../params.ts';
+import { blockRef, callRequest, hash, isPendingRef, stateOverrides } from '../params.ts';
 import { RPC_GAS_CAP } from './execution.ts';
 
 // geth's TraceConfig (eth/tracers/api.go) with the struct logger's options inlined; like Go's JSON
@@ -69,10 +69,6 @@ function traceFailure(error: unknown): RpcError {
   return serverError(message.split(' (')[0]!.replace(/^\[.*?\]\s*/, ''));
 }
 
-function isPending(ref: BlockRef | undefined): boolean {
-  return ref !== undefined && 'tag' in ref && ref.tag === 'pending';
-}
-
 async function traceCall(
   node: Node,
   req: CallRequest,
@@ -120,7 +116,7 @@ export function debugMethods(node: Node): Record<string, Method> {
     debug_traceCall: method(
       [callRequest, blockRef, traceCallConfig],
       async ([req, ref, config]) =>
-        traceCall(node, req, await node.resolveBlock(ref), isPending(ref), config),
+        traceCall(node, req, await node.resolveBlock(ref), isPendingRef(ref), config),
       1,
     ),
   };

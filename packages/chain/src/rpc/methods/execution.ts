@@ -10,8 +10,8 @@ import type { Method } from '../dispatcher.ts';
 import { method } from '../dispatcher.ts';
 import { RpcError, RpcErrorCode, serverError } from '../errors.ts';
 import { data, quantity } from '../hex.ts';
-import type { BlockRef, CallRequest, StateOverrides } from '../params.ts';
-import { blockRef, callRequest, stateOverrides } from '../params.ts';
+import type { CallRequest, StateOverrides } from '../params.ts';
+import { blockRef, callRequest, isPendingRef, stateOverrides } from '../params.ts';
 
 /** geth's default RPCGasCap: no single call may use more. */
 export const RPC_GAS_CAP = 50_000_000n;
@@ -29,10 +29,6 @@ export function executionError(result: RunTxResult): RpcError {
     );
   }
   return serverError(error?.error ?? 'execution failed');
-}
-
-function isPending(ref: BlockRef | undefined): boolean {
-  return ref !== undefined && 'tag' in ref && ref.tag === 'pending';
 }
 
 async function call(
@@ -109,7 +105,7 @@ export function executionMethods(node: Node): Record<string, Method> {
       [callRequest, blockRef, stateOverrides, z.unknown()],
       async ([req, ref, overrides]) => {
         const block = await node.resolveBlock(ref);
-        const result = await call(node, req, block, gasFor(req, block), isPending(ref), overrides);
+        const result = await call(node, req, block, gasFor(req, block), isPendingRef(ref), overrides);
         if (result.execResult.exceptionError) throw executionError(result);
         return data(result.execResult.returnValue);
       },
@@ -119,7 +115,9 @@ export function executionMethods(node: Node): Record<string, Method> {
       [callRequest, blockRef, stateOverrides],
       async ([req, ref, overrides]) => {
         const block = await node.resolveBlock(ref);
-        return quantity(await estimateGas(node, req, block, ref === undefined || isPending(ref), overrides));
+        return quantity(
+          await estimateGas(node, req, block, ref === undefined || isPendingRef(ref), overrides),
+        );
       },
       1,
     ),
@@ -127,7 +125,7 @@ export function executionMethods(node: Node): Record<string, Method> {
       [callRequest, blockRef],
       async ([req, ref]) => {
         const block = await node.resolveBlock(ref);
-        const pending = ref === undefined || isPending(ref);
+        const pending = ref === undefined || isPendingRef(ref);
         const exclude = new Set(
           [req.from ?? '0x0000000000000000000000000000000000000000', req.to ?? ''].map((a) =>
             a.toLowerCase(),

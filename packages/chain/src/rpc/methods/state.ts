@@ -4,7 +4,7 @@ import type { Node } from '../../node.ts';
 import type { Method } from '../dispatcher.ts';
 import { method } from '../dispatcher.ts';
 import { data, quantity } from '../hex.ts';
-import { address, blockRef, hash, quantity as quantityParam } from '../params.ts';
+import { address, blockRef, hash, isPendingRef, quantity as quantityParam } from '../params.ts';
 import { z } from 'zod';
 
 const storageSlot = z.union([
@@ -29,8 +29,7 @@ export function stateMethods(node: Node): Record<string, Method> {
       async ([addr, ref]) => {
         const block = await node.resolveBlock(ref);
         const { nonce } = await node.accountAt(createAddressFromString(addr), block);
-        if (ref && 'tag' in ref && ref.tag === 'pending')
-          return quantity(node.mempool.pendingNonce(addr, nonce));
+        if (isPendingRef(ref)) return quantity(node.mempool.pendingNonce(addr, nonce));
         return quantity(nonce);
       },
       1,
