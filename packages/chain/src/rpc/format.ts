@@ -14,6 +14,19 @@ function sortedKeys<T extends Record<string, unknown>>(object: T): T {
   return Object.fromEntries(Object.entries(object).sort(([a], [b]) => (a < b ? -1 : 1))) as T;
 }
 
+// Re-encoding a full block for its size on every poll of the head costs more than the rest of the
+// answer; blocks never change, so their size is remembered.
+const sizes = new WeakMap<Block, number>();
+
+function encodedSize(block: Block): number {
+  let size = sizes.get(block);
+  if (size === undefined) {
+    size = block.serialize().length;
+    sizes.set(block, size);
+  }
+  return size;
+}
+
 export function formatBlock(block: Block, transactions: 'hashes' | 'full'): Record<string, unknown> {
   const h = block.header;
   const fields: Record<string, unknown> = {
@@ -30,7 +43,7 @@ export function formatBlock(block: Block, transactions: 'hashes' | 'full'): Reco
     parentHash: data(h.parentHash),
     receiptsRoot: data(h.receiptTrie),
     sha3Uncles: data(h.uncleHash),
-    size: quantity(block.serialize().length),
+    size: quantity(encodedSize(block)),
     stateRoot: data(h.stateRoot),
     timestamp: quantity(h.timestamp),
     transactions:
