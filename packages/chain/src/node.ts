@@ -83,10 +83,10 @@ export class Node {
   }
 
   /** Validates and pools a signed transaction; the hash is returned before it is mined. */
-  async sendRawTransaction(raw: Uint8Array): Promise<Hex> {
+  async sendRawTransaction(raw: Uint8Array, senderPublicKey?: Uint8Array): Promise<Hex> {
     const head = this.chain.head;
     try {
-      const tx = decodeRawTransaction(raw, this.common, head);
+      const tx = decodeRawTransaction(raw, this.common, head, senderPublicKey);
       const account = await this.accountAt(tx.getSenderAddress(), head);
       return this.mempool.add(tx, account, head.header.calcNextBaseFee()).hash;
     } catch (error) {

@@ -16,7 +16,12 @@ export const MAX_TX_BYTES = 128 * 1024;
  * encoding, type, chain id, signature (recovering the sender once, natively), gas bounds, size.
  * Errors read as geth's, so tools that match on them behave the same.
  */
-export function decodeRawTransaction(raw: Uint8Array, common: Common, head: Block): TypedTransaction {
+export function decodeRawTransaction(
+  raw: Uint8Array,
+  common: Common,
+  head: Block,
+  senderPublicKey?: Uint8Array,
+): TypedTransaction {
   if (raw.length > MAX_TX_BYTES)
     throw new TxPoolError(`oversized data: transaction size ${raw.length}, limit ${MAX_TX_BYTES}`);
   if (raw.length === 0) throw new TxPoolError('typed transaction too short');
@@ -40,6 +45,8 @@ export function decodeRawTransaction(raw: Uint8Array, common: Common, head: Bloc
       throw new TxPoolError(`invalid chain id for signer: have ${chainId} want ${common.chainId()}`);
     }
   }
+  // A key recovered from these very bytes elsewhere (the RPC front worker) spares the recovery.
+  if (senderPublicKey !== undefined && Object.isFrozen(tx)) tx.cache.senderPubKey = senderPublicKey;
   try {
     tx.getSenderAddress();
   } catch {

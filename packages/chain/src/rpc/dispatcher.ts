@@ -5,6 +5,16 @@ import { RpcError, RpcErrorCode, invalidParams } from './errors.ts';
 export interface RequestContext {
   /** Set for WebSocket requests: where subscription notifications go. */
   connection?: { id: number; notify(message: unknown): void; onClose(fn: () => void): void };
+  /**
+   * Senders' public keys already recovered from raw transactions in this request (by the RPC
+   * front worker), keyed by the lowercase raw transaction hex, so the chain thread need not.
+   */
+  senderHints?: ReadonlyMap<string, Uint8Array>;
+}
+
+/** What a transport hands parsed JSON-RPC bodies to. */
+export interface RequestHandler {
+  handle(body: unknown, ctx: RequestContext): Promise<JsonRpcResponse | JsonRpcResponse[] | undefined>;
 }
 
 export interface Method {
@@ -39,7 +49,7 @@ export interface DispatcherLimits {
 }
 
 /** Validates JSON-RPC envelopes and parameters and routes calls to methods. */
-export class Dispatcher {
+export class Dispatcher implements RequestHandler {
   private readonly methods = new Map<string, Method>();
 
   constructor(

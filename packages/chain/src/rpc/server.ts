@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
-import type { Dispatcher, RequestContext } from './dispatcher.ts';
+import type { RequestContext, RequestHandler } from './dispatcher.ts';
 import { errorResponse } from './dispatcher.ts';
 import { RpcError, RpcErrorCode } from './errors.ts';
 
@@ -21,6 +21,27 @@ export const DEFAULT_RPC_SERVER_OPTIONS: RpcServerOptions = {
   maxBodyBytes: 5 * 1024 * 1024,
 };
 
+/** Answers a request body, as received: the transport knows nothing of JSON-RPC itself. */
+export interface TextHandler {
+  answer(text: string, ctx: RequestContext): Promise<unknown>;
+}
+
+/** Parses a body and hands it to `handler`; malformed JSON is answered here (-32700). */
+export function jsonTextHandler(handler: RequestHandler): TextHandler {
+  return {
+    async answer(text, ctx) {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch (error) {
+        const reason = error instanceof Error ? error.message : 'invalid JSON';
+        return errorResponse(null, new RpcError(RpcErrorCode.parseError, `parse error: ${reason}`));
+      }
+      return handler.handle(parsed, ctx);
+    },
+  };
+}
+
 /** JSON-RPC over HTTP (POST) and WebSocket on one port, like geth and anvil. */
 export class RpcServer {
   private readonly http: Server;
@@ -28,7 +49,7 @@ export class RpcServer {
   private nextConnectionId = 1;
 
   constructor(
-    private readonly dispatcher: Dispatcher,
+    private readonly handler: TextHandler,
     private readonly options: RpcServerOptions,
     private readonly log: Logger,
   ) {
@@ -91,7 +112,7 @@ export class RpcServer {
         ),
       );
     }
-    const reply = await this.answer(body, {});
+    const reply = await this.handler.answer(body, {});
     if (reply === undefined) return void res.writeHead(204).end();
     send(res, 200, reply);
   }
@@ -108,7 +129,8 @@ export class RpcServer {
       },
     };
     socket.on('message', (data) => {
-      this.answer(data.toString('utf8'), ctx)
+      this.handler
+        .answer(data.toString('utf8'), ctx)
         .then((reply) => {
           if (reply !== undefined && socket.readyState === socket.OPEN) socket.send(JSON.stringify(reply));
         })
@@ -116,17 +138,6 @@ export class RpcServer {
     });
     socket.on('close', () => closers.forEach((fn) => fn()));
     socket.on('error', (err) => this.log.debug({ err }, 'websocket error'));
-  }
-
-  private async answer(text: string, ctx: RequestContext): Promise<unknown> {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch (error) {
-      const reason = error instanceof Error ? error.message : 'invalid JSON';
-      return errorResponse(null, new RpcError(RpcErrorCode.parseError, `parse error: ${reason}`));
-    }
-    return this.dispatcher.handle(parsed, ctx);
   }
 }
 

@@ -1,6 +1,9 @@
 import type { BatchDBOp, DB, EncodingOpts } from '@ethereumjs/util';
 import type { Database, KeyValueBatchOp } from './database.ts';
 import { keys } from './keys.ts';
+import { LruCache } from './lru-cache.ts';
+
+const TRIE_NODE_CACHE_ENTRIES = 200_000;
 
 /**
  * The trie's view of the database. Writes stay in memory until `drain()` hands them to the block
@@ -11,17 +14,22 @@ export class TrieStore implements DB<string, string | Uint8Array> {
   private pending = new Map<string, Uint8Array>();
   // Drained writes whose batch is not on disk yet; readers must still find them.
   private readonly inFlight = new Set<Map<string, Uint8Array>>();
+  // Nodes are immutable (keyed by their hash), so recently used ones can be served from memory:
+  // every block walks the same upper levels of the state trie.
+  private readonly recent = new LruCache<string, Uint8Array>(TRIE_NODE_CACHE_ENTRIES);
 
   constructor(private readonly db: Database) {}
 
   async get(key: string, _opts?: EncodingOpts): Promise<Uint8Array | undefined> {
-    const value = this.pending.get(key);
+    const value = this.pending.get(key) ?? this.recent.get(key);
     if (value !== undefined) return value;
     for (const writes of this.inFlight) {
       const flying = writes.get(key);
       if (flying !== undefined) return flying;
     }
-    return this.db.get(keys.trieNode(key));
+    const stored = await this.db.get(keys.trieNode(key));
+    if (stored !== undefined) this.recent.set(key, stored);
+    return stored;
   }
 
   async put(key: string, value: string | Uint8Array, _opts?: EncodingOpts): Promise<void> {
@@ -43,7 +51,13 @@ export class TrieStore implements DB<string, string | Uint8Array> {
     this.inFlight.add(writes);
     const ops: KeyValueBatchOp[] = [];
     for (const [key, value] of writes) ops.push({ type: 'put', key: keys.trieNode(key), value });
-    return { ops, settle: () => this.inFlight.delete(writes) };
+    return {
+      ops,
+      settle: () => {
+        this.inFlight.delete(writes);
+        for (const [key, value] of writes) this.recent.set(key, value);
+      },
+    };
   }
 
   /** Forgets writes that will never be committed (a block that failed to build). */

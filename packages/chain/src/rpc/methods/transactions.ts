@@ -18,7 +18,9 @@ export function transactionMethods(node: Node): Record<string, Method> {
     return formatTransaction(block.transactions[Number(index)]!, { block, index: Number(index) });
   };
   return {
-    eth_sendRawTransaction: method([hexData], ([raw]) => node.sendRawTransaction(hexToBytes(raw))),
+    eth_sendRawTransaction: method([hexData], ([raw], ctx) =>
+      node.sendRawTransaction(hexToBytes(raw), ctx.senderHints?.get(raw)),
+    ),
     eth_getTransactionByHash: method([hash], async ([txHash]) => {
       const found = await located(txHash);
       if (found) return formatTransaction(found.block.transactions[found.index]!, found);
