@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
 import type { CustomCrypto } from '@ethereumjs/common';
 import { bytesToBigInt, setLengthLeft } from '@ethereumjs/util';
 import { lazyKzg } from './kzg.ts';
@@ -7,16 +8,26 @@ import { lazyKzg } from './kzg.ts';
 // Native keccak (XKCP) and libsecp256k1 are ~10-25x faster than the pure-JS defaults, and signature
 // recovery dominates transaction admission; both packages ship prebuilt binaries inside the npm tarball.
 const require = createRequire(import.meta.url);
-const createKeccakHash = require('keccak') as (alg: 'keccak256') => {
-  update(data: Buffer): { digest(): Buffer };
-};
+// The keccak package's own API wraps every hash in a stream object; its native state, used
+// directly, hashes small inputs (trie nodes, storage keys) twice as fast.
+interface KeccakState {
+  initialize(rate: number, capacity: number): void;
+  absorb(data: Buffer): void;
+  absorbLastFewBits(bits: number): void;
+  squeeze(length: number): Buffer;
+}
+const loadBinding = require('node-gyp-build') as (dir: string) => new () => KeccakState;
+const NativeKeccak = loadBinding(dirname(require.resolve('keccak/package.json')));
+const state = new NativeKeccak();
 const secp256k1 = require('secp256k1') as {
   ecdsaRecover(sig: Uint8Array, recid: number, msg32: Uint8Array, compressed?: boolean): Uint8Array;
 };
 
 export function keccak256(data: Uint8Array): Uint8Array {
-  const input = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  const digest = createKeccakHash('keccak256').update(input).digest();
+  state.initialize(1088, 512);
+  state.absorb(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+  state.absorbLastFewBits(0x01);
+  const digest = state.squeeze(32);
   return new Uint8Array(digest.buffer, digest.byteOffset, 32);
 }
 
