@@ -26,7 +26,7 @@ export interface NodeOptions {
  * methods are built on. Transports (RpcServer) and block producers (DevMiner) attach to it.
  */
 export class Node {
-  private headStateCache: { block: Block; state: MerkleStateManager } | undefined;
+  private tipStateCache: { block: Block; state: MerkleStateManager } | undefined;
 
   private constructor(
     readonly chain: Chain,
@@ -56,7 +56,12 @@ export class Node {
 
   async findBlock(ref: BlockRef | undefined): Promise<Block | undefined> {
     if (ref === undefined) return this.chain.head;
-    if ('tag' in ref) return ref.tag === 'earliest' ? this.chain.store.getBlockByNumber(0n) : this.chain.head;
+    if ('tag' in ref) {
+      if (ref.tag === 'earliest') return this.chain.store.getBlockByNumber(0n);
+      // The tip: executed, and on disk within milliseconds; what the next transaction builds on.
+      if (ref.tag === 'pending') return this.chain.tip;
+      return this.chain.head;
+    }
     if ('number' in ref) return this.chain.store.getBlockByNumber(ref.number);
     const block = await this.chain.store.getBlock(hexToBytes(ref.hash));
     if (!block) return undefined;
@@ -69,12 +74,11 @@ export class Node {
     return block;
   }
 
-  /** State after `block`; the head's is cached until the head moves, since admission reads it per transaction. */
+  /** State after `block`; the tip's is cached until the tip moves, since admission reads it per transaction. */
   stateAt(block: Block): MerkleStateManager {
-    if (block !== this.chain.head) return this.chain.stateAt(block);
-    if (this.headStateCache?.block !== block)
-      this.headStateCache = { block, state: this.chain.stateAt(block) };
-    return this.headStateCache.state;
+    if (block !== this.chain.tip) return this.chain.stateAt(block);
+    if (this.tipStateCache?.block !== block) this.tipStateCache = { block, state: this.chain.stateAt(block) };
+    return this.tipStateCache.state;
   }
 
   async accountAt(address: Address, block: Block): Promise<{ nonce: bigint; balance: bigint }> {
@@ -84,7 +88,8 @@ export class Node {
 
   /** Validates and pools a signed transaction; the hash is returned before it is mined. */
   async sendRawTransaction(raw: Uint8Array, senderPublicKey?: Uint8Array): Promise<Hex> {
-    const head = this.chain.head;
+    // Admission checks against the tip: a block still being written already used its nonces.
+    const head = this.chain.tip;
     try {
       const tx = decodeRawTransaction(raw, this.common, head, senderPublicKey);
       const account = await this.accountAt(tx.getSenderAddress(), head);

@@ -88,6 +88,20 @@ describe('devnet accounts held by the node', () => {
   });
 });
 
+describe('pending nonces', () => {
+  it('hands out the next nonce while earlier blocks are still being written', async () => {
+    // Each send asks for the pending nonce right after the previous transaction was accepted,
+    // while the block holding it may be executed but not yet on disk.
+    const wallet = createWalletClient({ account: carol, chain, transport: http(devnet.url) });
+    const hashes: `0x${string}`[] = [];
+    for (let i = 0; i < 25; i++) hashes.push(await wallet.sendTransaction({ to: bob.address, value: 1n }));
+    const receipts = await Promise.all(hashes.map((hash) => pub.waitForTransactionReceipt({ hash })));
+    expect(receipts.every((r) => r.status === 'success')).toBe(true);
+    const nonces = await Promise.all(hashes.map(async (hash) => (await pub.getTransaction({ hash })).nonce));
+    expect(new Set(nonces).size).toBe(25);
+  });
+});
+
 describe('fees', () => {
   it('burns the base fee and pays the tip to the block proposer', async () => {
     const coinbase = (await pub.getBlock()).miner;

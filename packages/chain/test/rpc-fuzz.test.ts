@@ -1,6 +1,5 @@
 import { Agent, request } from 'node:http';
 import { isUtf8 } from 'node:buffer';
-import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { Arbitrary } from 'fast-check';
@@ -1101,20 +1100,8 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const lane of lanes) lane.close();
   agent.destroy();
-  await shutdown(devnet);
+  await devnet?.stop();
 });
-
-/** SIGTERM, or SIGKILL once 10 s pass: a node that hangs fails the tests rather than the hook. */
-async function shutdown(node: DevnetProcess | undefined): Promise<void> {
-  if (!node) return;
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), 10_000)));
-  if ((await Promise.race([node.stop(), late])) === 'late') {
-    await node.kill();
-    await rm(node.dataDir, { recursive: true, force: true });
-  }
-  clearTimeout(timer);
-}
 
 describe('JSON-RPC fuzzing against a devnet process', () => {
   it(`answers ${ROUNDS * ROUND_SIZE} random and mutated requests well-formed, and changes nothing`, async () => {

@@ -9,6 +9,16 @@ export const quantity = z
   .regex(/^0x(0|[1-9a-fA-F][0-9a-fA-F]*)$/, 'hex quantity expected (0x-prefixed, no leading zeros)')
   .transform((s) => BigInt(s));
 
+/** A quantity, or a plain JSON number as some clients send for counts and seconds. */
+export const quantityOrNumber = z.union([
+  quantity,
+  z
+    .number()
+    .int()
+    .nonnegative()
+    .transform((n) => BigInt(n)),
+]);
+
 export const hexData = z
   .string()
   .regex(/^0x([0-9a-fA-F]{2})*$/, 'hex data expected (0x-prefixed, even length)')

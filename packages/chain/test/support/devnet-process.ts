@@ -15,7 +15,7 @@ export interface DevnetProcess {
   child: ChildProcess;
   /** Everything the process wrote to stdout so far (the banner with accounts and keys). */
   output(): string;
-  /** SIGTERM and wait for a clean exit. */
+  /** SIGTERM and wait for the exit (SIGKILL after 10 s). */
   stop(): Promise<void>;
   /** SIGKILL: no chance to flush anything. */
   kill(): Promise<void>;
@@ -65,7 +65,10 @@ export async function startDevnetProcess(options: DevnetProcessOptions = {}): Pr
   });
   const finish = async (signal: NodeJS.Signals) => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    // A node that ignores SIGTERM for 10 s is killed: a hang then fails its test, not the hook.
+    const overdue = signal === 'SIGTERM' ? setTimeout(() => child.kill('SIGKILL'), 10_000) : undefined;
     await exited;
+    clearTimeout(overdue);
     if (!options.keepData && signal === 'SIGTERM') await rm(dataDir, { recursive: true, force: true });
   };
   return {

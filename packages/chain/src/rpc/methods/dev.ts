@@ -8,18 +8,11 @@ import type { Method } from '../dispatcher.ts';
 import { method } from '../dispatcher.ts';
 import { invalidParams, serverError } from '../errors.ts';
 import { quantity } from '../hex.ts';
-import { address, callRequest, hexData, quantity as quantityParam } from '../params.ts';
+import { address, callRequest, hexData, quantity as quantityParam, quantityOrNumber } from '../params.ts';
 import { estimateGas } from './execution.ts';
 import { SUGGESTED_TIP } from './fees.ts';
 
-const seconds = z.union([
-  quantityParam,
-  z
-    .number()
-    .int()
-    .nonnegative()
-    .transform((n) => BigInt(n)),
-]);
+const seconds = quantityOrNumber;
 const typedData = z.union([
   z.string().transform((s, ctx) => {
     try {
@@ -43,11 +36,11 @@ export function devMethods(devnet: Devnet): Record<string, Method> {
   const mineBlocks = method(
     [seconds, seconds],
     async ([blocks, interval]) => {
-      let timestamp = node.chain.head.header.timestamp;
+      let timestamp = node.chain.tip.header.timestamp;
       for (let i = 0n; i < (blocks ?? 1n); i++) {
         if (interval !== undefined && i > 0n) timestamp += interval > 0n ? interval : 1n;
         await devnet.miner.mine(interval !== undefined && i > 0n ? timestamp : undefined);
-        timestamp = node.chain.head.header.timestamp;
+        timestamp = node.chain.tip.header.timestamp;
       }
       return null;
     },
@@ -58,7 +51,7 @@ export function devMethods(devnet: Devnet): Record<string, Method> {
     eth_sendTransaction: method([callRequest], async ([req]) => {
       if (!req.from) throw invalidParams('invalid argument 0: missing "from"');
       const key = keyOf(req.from);
-      const head = node.chain.head;
+      const head = node.chain.tip;
       const account = await node.accountAt(createAddressFromString(req.from), head);
       const nonce = req.nonce ?? node.mempool.pendingNonce(req.from, account.nonce);
       const gasLimit = req.gas ?? (await estimateGas(node, req, head, true));
@@ -105,9 +98,9 @@ export function devMethods(devnet: Devnet): Record<string, Method> {
       async ([arg]) => {
         const timestamp = typeof arg === 'bigint' ? arg : arg?.timestamp;
         const blocks = typeof arg === 'object' && arg !== null ? (arg.blocks ?? 1n) : 1n;
-        if (timestamp !== undefined && timestamp <= node.chain.head.header.timestamp) {
+        if (timestamp !== undefined && timestamp <= node.chain.tip.header.timestamp) {
           throw invalidParams(
-            `timestamp ${timestamp} is not after the head's ${node.chain.head.header.timestamp}`,
+            `timestamp ${timestamp} is not after the head's ${node.chain.tip.header.timestamp}`,
           );
         }
         for (let i = 0n; i < blocks; i++) await devnet.miner.mine(i === 0n ? timestamp : undefined);
@@ -120,8 +113,8 @@ export function devMethods(devnet: Devnet): Record<string, Method> {
     anvil_mine: mineBlocks,
     evm_increaseTime: method([seconds], ([s]) => Number(devnet.clock.increase(s))),
     evm_setNextBlockTimestamp: method([seconds], ([ts]) => {
-      if (ts <= node.chain.head.header.timestamp) {
-        throw invalidParams(`timestamp ${ts} is not after the head's ${node.chain.head.header.timestamp}`);
+      if (ts <= node.chain.tip.header.timestamp) {
+        throw invalidParams(`timestamp ${ts} is not after the head's ${node.chain.tip.header.timestamp}`);
       }
       devnet.clock.setNext(ts);
       return null;

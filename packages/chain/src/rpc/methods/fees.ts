@@ -5,21 +5,14 @@ import type { Method } from '../dispatcher.ts';
 import { method } from '../dispatcher.ts';
 import { invalidParams } from '../errors.ts';
 import { quantity } from '../hex.ts';
-import { blockRef, quantity as quantityParam } from '../params.ts';
+import { blockRef, quantityOrNumber } from '../params.ts';
 import { effectiveGasPrice } from '../format.ts';
 
 /** The tip suggested to senders: 1 gwei, geth's floor for its gas price oracle on quiet chains. */
 export const SUGGESTED_TIP = 1_000_000_000n;
 const MAX_FEE_HISTORY_BLOCKS = 1024n;
 
-const blockCount = z.union([
-  quantityParam,
-  z
-    .number()
-    .int()
-    .nonnegative()
-    .transform((n) => BigInt(n)),
-]);
+const blockCount = quantityOrNumber;
 const percentiles = z
   .array(z.number().min(0).max(100))
   .max(100)
