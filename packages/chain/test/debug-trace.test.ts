@@ -483,4 +483,19 @@ describe('debug errors', () => {
     const badTimeout = await call('debug_traceCall', [{ to: bob.address }, 'latest', { timeout: 'soon' }]);
     expect(badTimeout.error).toEqual({ code: -32000, message: 'time: invalid duration "soon"' });
   });
+
+  it("bounds debug_traceCall by the trace's own timeout", async () => {
+    // JUMPDEST PUSH1 0 JUMP: endless but for gas; 50,000,000 gas of it outlasts 200 ms.
+    const looper = '0x00000000000000000000000000000000000100ff';
+    const loop = [
+      { to: looper, gas: '0x2faf080' },
+      'latest',
+      { tracer: 'callTracer', timeout: '200ms', stateOverrides: { [looper]: { code: '0x5b600056' } } },
+    ];
+    const started = Date.now();
+    const aborted = await call('debug_traceCall', loop);
+    expect(aborted.error?.code).toBe(-32000);
+    expect(aborted.error?.message).toMatch(/^execution (timeout|aborted \(timeout = 0\.2s\))$/);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
 });

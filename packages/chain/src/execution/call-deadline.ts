@@ -3,7 +3,17 @@ import type { VM } from '@ethereumjs/vm';
 
 /** geth's RPCEVMTimeout: how long one eth_call-style run may take. */
 export const CALL_TIMEOUT_MS = 5_000;
-export const CALL_TIMEOUT_MESSAGE = `execution aborted (timeout = ${CALL_TIMEOUT_MS / 1000}s)`;
+
+/** geth's words for a run stopped by its deadline. */
+export function timeoutMessage(ms: number): string {
+  return `execution aborted (timeout = ${ms / 1000}s)`;
+}
+
+export const CALL_TIMEOUT_MESSAGE = timeoutMessage(CALL_TIMEOUT_MS);
+
+export function isTimeoutMessage(message: string): boolean {
+  return message.startsWith('execution aborted (timeout = ');
+}
 
 const JUMP = 0x56;
 const JUMPI = 0x57;
@@ -19,6 +29,7 @@ interface OpEntry {
  */
 export function abortAfter(vm: VM, ms = CALL_TIMEOUT_MS): void {
   const deadline = Date.now() + ms;
+  const message = timeoutMessage(ms);
   const evm = vm.evm as unknown as { _opcodeMap: OpEntry[] };
   const map = [...evm._opcodeMap];
   for (const op of [JUMP, JUMPI]) {
@@ -26,7 +37,7 @@ export function abortAfter(vm: VM, ms = CALL_TIMEOUT_MS): void {
     map[op] = {
       ...entry,
       opHandler: (...args: unknown[]) => {
-        if (Date.now() > deadline) throw new EVMError(CALL_TIMEOUT_MESSAGE as never);
+        if (Date.now() > deadline) throw new EVMError(message as never);
         return entry.opHandler(...args);
       },
     };

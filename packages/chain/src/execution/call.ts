@@ -14,7 +14,7 @@ import {
 import type { RunTxResult, VM } from '@ethereumjs/vm';
 import { runTx } from '@ethereumjs/vm';
 import type { Chain } from '../chain.ts';
-import { CALL_TIMEOUT_MESSAGE, abortAfter } from './call-deadline.ts';
+import { CALL_TIMEOUT_MS, abortAfter, isTimeoutMessage } from './call-deadline.ts';
 import type { CallRequest, StateOverrides } from '../rpc/params.ts';
 
 export interface CallOptions {
@@ -25,6 +25,8 @@ export interface CallOptions {
   overrides?: StateOverrides;
   /** Upper bound for a call's gas, also when the request names more (geth's RPCGasCap). */
   gasCap: bigint;
+  /** Wall-clock limit of the run (default: geth's 5 s RPCEVMTimeout). */
+  timeoutMs?: number;
   /** Called with the VM right before the call runs, after the overrides: where tracers attach. */
   beforeRun?: (vm: VM) => void;
 }
@@ -137,7 +139,7 @@ export async function runCall(
   const nonce = req.nonce ?? (await vm.stateManager.getAccount(from))?.nonce ?? 0n;
   const tx = impersonatedTx(vm, req, gas, nonce);
   const block = contextBlock(vm, options, req, gas);
-  abortAfter(vm);
+  abortAfter(vm, options.timeoutMs ?? CALL_TIMEOUT_MS);
   options.beforeRun?.(vm);
   const result = await runTx(vm, {
     tx,
@@ -148,8 +150,7 @@ export async function runCall(
     skipHardForkValidation: true,
     reportAccessList: options.reportAccessList ?? false,
   });
-  if ((result.execResult.exceptionError?.error as string | undefined) === CALL_TIMEOUT_MESSAGE) {
-    throw new Error(CALL_TIMEOUT_MESSAGE);
-  }
+  const halt = result.execResult.exceptionError?.error as string | undefined;
+  if (halt !== undefined && isTimeoutMessage(halt)) throw new Error(halt);
   return { result, vm };
 }

@@ -6,14 +6,19 @@ import { CallTracer } from '../../execution/tracing/call-tracer.ts';
 import { StructLogger } from '../../execution/tracing/struct-logger.ts';
 import { findMinedTx, traceTransaction } from '../../execution/tracing/trace-transaction.ts';
 import type { Tracer } from '../../execution/tracing/tracer.ts';
-import { TraceAbortedError, parseGoDuration } from '../../execution/tracing/tracer.ts';
+import {
+  DEFAULT_TRACE_TIMEOUT_MS,
+  TraceAbortedError,
+  parseGoDuration,
+} from '../../execution/tracing/tracer.ts';
+import { isTimeoutMessage } from '../../execution/call-deadline.ts';
 import type { Node } from '../../node.ts';
 import type { Method } from '../dispatcher.ts';
 import { method } from '../dispatcher.ts';
 import { RpcError, serverError } from '../errors.ts';
 import type { CallRequest } from '../params.ts';
 import { blockRef, callRequest, hash, isPendingRef, stateOverrides } from '../params.ts';
-import { RPC_GAS_CAP } from './execution.ts';
+import { RPC_GAS_CAP, gasFor } from './execution.ts';
 
 // geth's TraceConfig (eth/tracers/api.go) with the struct logger's options inlined; like Go's JSON
 // decoding, unknown fields are ignored. `reexec` is accepted and needs nothing: all state is kept.
@@ -40,14 +45,17 @@ const traceCallConfig = z.object({
 
 const callTracerConfig = z.object({ onlyTopCall: z.boolean().optional(), withLog: z.boolean().optional() });
 
+/** The trace's `timeout` option (a Go duration) in milliseconds, or undefined for the default. */
+function traceTimeout(config: TraceConfig | undefined): number | undefined {
+  if (config?.timeout === undefined) return undefined;
+  const timeoutMs = parseGoDuration(config.timeout);
+  if (timeoutMs === undefined) throw serverError(`time: invalid duration ${JSON.stringify(config.timeout)}`);
+  return timeoutMs;
+}
+
 /** The tracer `config` names: the struct logger by default, or a native tracer by name. */
 function createTracer(config: TraceConfig | undefined): Tracer {
-  let timeoutMs: number | undefined;
-  if (config?.timeout !== undefined) {
-    timeoutMs = parseGoDuration(config.timeout);
-    if (timeoutMs === undefined)
-      throw serverError(`time: invalid duration ${JSON.stringify(config.timeout)}`);
-  }
+  const timeoutMs = traceTimeout(config);
   if (config?.tracer === undefined) return new StructLogger({ ...config, timeoutMs });
   if (config.tracer === 'callTracer') {
     const parsed = callTracerConfig.safeParse(config.tracerConfig ?? {});
@@ -66,6 +74,7 @@ function traceFailure(error: unknown): RpcError {
   if (error instanceof RpcError) return error;
   if (error instanceof TraceAbortedError) return serverError(error.message);
   const message = error instanceof Error ? error.message : String(error);
+  if (isTimeoutMessage(message)) return serverError(message);
   return serverError(message.split(' (')[0]!.replace(/^\[.*?\]\s*/, ''));
 }
 
@@ -80,14 +89,15 @@ async function traceCall(
     throw serverError('block overrides are not supported by this node');
   }
   const tracer = createTracer(config);
-  // The same default as eth_call: the block's gas limit, at most the RPC gas cap.
-  const gasLimit = req.gas ?? (block.header.gasLimit > RPC_GAS_CAP ? RPC_GAS_CAP : block.header.gasLimit);
+  const gasLimit = gasFor(req, block);
   try {
     const { result } = await runCall(node.chain, req, gasLimit, {
       block,
       pending,
       overrides: config?.stateOverrides,
       gasCap: RPC_GAS_CAP,
+      // The trace's own timeout, not eth_call's, bounds the run.
+      timeoutMs: traceTimeout(config) ?? DEFAULT_TRACE_TIMEOUT_MS,
       beforeRun: (vm) => tracer.attach(vm),
     });
     return tracer.result({ gasLimit, result });

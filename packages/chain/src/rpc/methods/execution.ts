@@ -3,7 +3,7 @@ import { bytesToHex } from '@ethereumjs/util';
 import type { RunTxResult } from '@ethereumjs/vm';
 import { z } from 'zod';
 import { runCall } from '../../execution/call.ts';
-import { CALL_TIMEOUT_MESSAGE } from '../../execution/call-deadline.ts';
+import { isTimeoutMessage } from '../../execution/call-deadline.ts';
 import { decodeRevertReason } from '../../execution/revert-reason.ts';
 import type { Node } from '../../node.ts';
 import type { Method } from '../dispatcher.ts';
@@ -55,7 +55,8 @@ async function call(
   }
 }
 
-function gasFor(req: CallRequest, block: Block): bigint {
+/** A call's gas when the request names none: the block's gas limit, at most the RPC gas cap. */
+export function gasFor(req: CallRequest, block: Block): bigint {
   return req.gas ?? (block.header.gasLimit > RPC_GAS_CAP ? RPC_GAS_CAP : block.header.gasLimit);
 }
 
@@ -172,7 +173,7 @@ function isPrecompile(address: string): boolean {
 
 function callFailure(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
-  if (message === CALL_TIMEOUT_MESSAGE) return message;
+  if (isTimeoutMessage(message)) return message;
   if (/insufficient balance|sender doesn't have enough funds/i.test(message))
     return 'insufficient funds for gas * price + value';
   if (/gas limit is too low|intrinsic gas/i.test(message))
