@@ -3,7 +3,7 @@ import { Address, bytesToHex, createAddressFromBigInt } from '@ethereumjs/util';
 import type { VM } from '@ethereumjs/vm';
 import { decodeRevertReason } from '../revert-reason.ts';
 import type { TracedRun, Tracer } from './tracer.ts';
-import { DEFAULT_TRACE_TIMEOUT_MS, Deadline, evmEvents, gethVmError } from './tracer.ts';
+import { DEFAULT_TRACE_TIMEOUT_MS, Deadline, evmEvents, gethVmError, settleEvent } from './tracer.ts';
 
 export interface CallTracerConfig {
   onlyTopCall?: boolean;
@@ -103,15 +103,9 @@ export class CallTracer implements Tracer {
     this.vm = vm;
     const events = evmEvents(vm);
     // Two parameters make ethereumjs wait for `resolve`: entering reads the callee's code first.
-    events.on('beforeMessage', (message: Message, resolve?: () => void) => {
-      this.enter(message).then(
-        () => resolve?.(),
-        (error: unknown) => {
-          this.failure = error;
-          resolve?.();
-        },
-      );
-    });
+    events.on('beforeMessage', (message: Message, resolve?: () => void) =>
+      settleEvent(this.enter(message), resolve, this.fail),
+    );
     events.on('afterMessage', (result: EVMResult) => this.exit(result));
   }
 
@@ -126,16 +120,10 @@ export class CallTracer implements Tracer {
     return toJson(root);
   }
 
-  private readonly onStep: StepListener = (step, resolve) => {
-    const waiting = this.step(step);
-    if (!waiting) return resolve?.();
-    waiting.then(
-      () => resolve?.(),
-      (error: unknown) => {
-        this.failure = error;
-        resolve?.();
-      },
-    );
+  private readonly onStep: StepListener = (step, resolve) => settleEvent(this.step(step), resolve, this.fail);
+
+  private readonly fail = (error: unknown): void => {
+    this.failure = error;
   };
 
   /** Subscribes to steps while the running frame is watched, and only then. */

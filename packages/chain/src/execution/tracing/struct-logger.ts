@@ -2,7 +2,14 @@ import type { EVMResult, InterpreterStep, Message } from '@ethereumjs/evm';
 import { bigIntToBytes, bytesToHex, setLengthLeft } from '@ethereumjs/util';
 import type { VM } from '@ethereumjs/vm';
 import type { TracedRun, Tracer } from './tracer.ts';
-import { DEFAULT_TRACE_TIMEOUT_MS, Deadline, TraceAbortedError, evmEvents, gethVmError } from './tracer.ts';
+import {
+  DEFAULT_TRACE_TIMEOUT_MS,
+  Deadline,
+  TraceAbortedError,
+  evmEvents,
+  gethVmError,
+  settleEvent,
+} from './tracer.ts';
 
 export interface StructLoggerConfig {
   enableMemory?: boolean;
@@ -76,17 +83,9 @@ export class StructLogger implements Tracer {
     this.deadline = new Deadline(this.config.timeoutMs ?? DEFAULT_TRACE_TIMEOUT_MS);
     const events = evmEvents(vm);
     // Two parameters make ethereumjs wait for `resolve`, which SLOAD needs to read the slot first.
-    events.on('step', (step: InterpreterStep, resolve?: () => void) => {
-      const pending = this.step(step);
-      if (!pending) return resolve?.();
-      pending.then(
-        () => resolve?.(),
-        (error: unknown) => {
-          this.failure = error;
-          resolve?.();
-        },
-      );
-    });
+    events.on('step', (step: InterpreterStep, resolve?: () => void) =>
+      settleEvent(this.step(step), resolve, (error) => (this.failure = error)),
+    );
     events.on('beforeMessage', (message: Message) => this.enter(message));
     events.on('afterMessage', (result: EVMResult) => this.exit(result));
   }

@@ -26,6 +26,26 @@ export class TraceAbortedError extends Error {
   override readonly name = 'TraceAbortedError';
 }
 
+/**
+ * Finishes an EVM event handler that ethereumjs awaits through `resolve` (listeners with two
+ * parameters). An error cannot be thrown back into the EVM from there, so it goes to `fail`, and
+ * the tracer reports it when asked for its result.
+ */
+export function settleEvent(
+  work: Promise<unknown> | undefined,
+  resolve: (() => void) | undefined,
+  fail: (error: unknown) => void,
+): void {
+  if (!work) return resolve?.();
+  work.then(
+    () => resolve?.(),
+    (error: unknown) => {
+      fail(error);
+      resolve?.();
+    },
+  );
+}
+
 /** geth's default for a single transaction's trace (eth/tracers: defaultTraceTimeout). */
 export const DEFAULT_TRACE_TIMEOUT_MS = 5_000;
 
