@@ -8,6 +8,7 @@ import { nativeCrypto } from '../crypto/native.ts';
 import { cacheSenderAddresses } from '../crypto/sender-cache.ts';
 import type { GethGenesis } from '../genesis/geth-genesis.ts';
 import { parseQuantity } from '../genesis/geth-genesis.ts';
+import { quantity } from '../rpc/hex.ts';
 
 /** The rules a chain runs under: its genesis and the hardfork schedule that genesis names. */
 export interface ChainConfig {
@@ -41,7 +42,7 @@ export function createChainConfig(genesis: GethGenesis): ChainConfig {
 }
 
 function hex(value: string | number): `0x${string}` {
-  return `0x${parseQuantity(value).toString(16)}`;
+  return quantity(parseQuantity(value));
 }
 
 // ethereumjs wants hex strings where geth files may hold decimal numbers.

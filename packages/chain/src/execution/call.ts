@@ -16,6 +16,7 @@ import { runTx } from '@ethereumjs/vm';
 import type { Chain } from '../chain.ts';
 import { CALL_TIMEOUT_MS, abortAfter, isTimeoutMessage } from './call-deadline.ts';
 import type { CallRequest, StateOverrides } from '../rpc/params.ts';
+import { quantity } from '../rpc/hex.ts';
 
 export interface CallOptions {
   /** The state after this block is the starting point; its header is the execution context. */
@@ -87,12 +88,12 @@ export function impersonatedTx(vm: VM, req: CallRequest, gasLimit: bigint, nonce
           accessList: accessList ?? [],
           ...(req.authorizationList && {
             authorizationList: req.authorizationList.map((a) => ({
-              chainId: `0x${a.chainId.toString(16)}`,
+              chainId: quantity(a.chainId),
               address: a.address,
-              nonce: `0x${a.nonce.toString(16)}`,
-              yParity: `0x${a.yParity.toString(16)}`,
-              r: `0x${a.r.toString(16)}`,
-              s: `0x${a.s.toString(16)}`,
+              nonce: quantity(a.nonce),
+              yParity: quantity(a.yParity),
+              r: quantity(a.r),
+              s: quantity(a.s),
             })),
           }),
         };

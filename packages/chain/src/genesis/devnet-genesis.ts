@@ -1,3 +1,4 @@
+import { quantity } from '../rpc/hex.ts';
 import type { GethGenesis } from './geth-genesis.ts';
 import { systemContractAlloc } from './system-contracts.ts';
 
@@ -21,7 +22,7 @@ export const DEFAULT_GAS_LIMIT = 30_000_000n;
  * predeployed as geth's dev mode does, so that every block exercises them.
  */
 export function createDevnetGenesis(options: DevnetGenesisOptions): GethGenesis {
-  const balance = `0x${(options.balance ?? DEFAULT_DEV_BALANCE).toString(16)}`;
+  const balance = quantity(options.balance ?? DEFAULT_DEV_BALANCE);
   return {
     config: {
       chainId: options.chainId,
@@ -49,9 +50,9 @@ export function createDevnetGenesis(options: DevnetGenesisOptions): GethGenesis 
       },
     },
     nonce: '0x0',
-    timestamp: `0x${(options.timestamp ?? 0n).toString(16)}`,
+    timestamp: quantity(options.timestamp ?? 0n),
     extraData: '0x',
-    gasLimit: `0x${(options.gasLimit ?? DEFAULT_GAS_LIMIT).toString(16)}`,
+    gasLimit: quantity(options.gasLimit ?? DEFAULT_GAS_LIMIT),
     difficulty: '0x0',
     baseFeePerGas: '0x3b9aca00',
     alloc: {

@@ -4,6 +4,7 @@ import type { VM } from '@ethereumjs/vm';
 import { decodeRevertReason } from '../revert-reason.ts';
 import type { TracedRun, Tracer } from './tracer.ts';
 import { DEFAULT_TRACE_TIMEOUT_MS, Deadline, evmEvents, gethVmError, settleEvent } from './tracer.ts';
+import { quantity } from '../../rpc/hex.ts';
 
 export interface CallTracerConfig {
   onlyTopCall?: boolean;
@@ -337,10 +338,6 @@ function clearFailedLogs(frame: Frame, parentFailed: boolean): void {
   const failed = parentFailed || frame.error !== undefined;
   if (failed) frame.logs = [];
   for (const call of frame.calls) clearFailedLogs(call, failed);
-}
-
-function quantity(value: bigint | number): string {
-  return `0x${value.toString(16)}`;
 }
 
 function toJson(frame: Frame): CallFrameJson {
