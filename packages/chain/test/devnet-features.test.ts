@@ -107,7 +107,8 @@ describe('fees', () => {
     const coinbase = (await pub.getBlock()).miner;
     expect(coinbase.toLowerCase()).toBe(alice.address.toLowerCase());
     const wallet = createWalletClient({ account: bob, chain, transport: http(devnet.url) });
-    const before = await pub.getBlockNumber();
+    // Uncached: viem reuses a block number for its polling interval, which may predate the last test's blocks.
+    const before = await pub.getBlockNumber({ cacheTime: 0 });
     const [bobBefore, carolBefore, minerBefore] = await Promise.all(
       [bob.address, carol.address, coinbase].map((address) =>
         pub.getBalance({ address, blockNumber: before }),
