@@ -23,10 +23,6 @@ export class DevClock {
     this.nextOverride = timestamp;
   }
 
-  hasOverride(): boolean {
-    return this.nextOverride !== undefined;
-  }
-
   snapshot(): { offset: bigint; nextOverride: bigint | undefined } {
     return { offset: this.offset, nextOverride: this.nextOverride };
   }

@@ -11,24 +11,6 @@ export interface TxSelection {
   accept(): void;
   /** The peeked transaction does not fit this block; keep it for a later one, skip its sender now. */
   defer(): void;
-  /** The peeked transaction is invalid against the current state; it and its successors go. */
+  /** The peeked transaction is invalid against the current state: it is dropped, and its sender skipped in this block. */
   reject(reason: string): void;
-}
-
-/** A fixed list in order (imports, tests, `evm_mine` with explicit transactions). */
-export function listSelection(
-  txs: TypedTransaction[],
-): TxSelection & { rejected: [TypedTransaction, string][] } {
-  let i = 0;
-  const rejected: [TypedTransaction, string][] = [];
-  return {
-    rejected,
-    peek: () => txs[i],
-    accept: () => void i++,
-    defer: () => void i++,
-    reject: (reason) => {
-      rejected.push([txs[i]!, reason]);
-      i++;
-    },
-  };
 }

@@ -105,8 +105,4 @@ export class ChainStore {
   async getMeta(name: string): Promise<Uint8Array | undefined> {
     return this.db.get(keys.meta(name));
   }
-
-  async putMeta(name: string, value: Uint8Array): Promise<void> {
-    await this.db.write([{ type: 'put', key: keys.meta(name), value }]);
-  }
 }

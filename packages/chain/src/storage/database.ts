@@ -22,10 +22,6 @@ export class Database {
     return this.level.get(key);
   }
 
-  async getMany(keys: Uint8Array[]): Promise<(Uint8Array | undefined)[]> {
-    return this.level.getMany(keys);
-  }
-
   /** Atomic and, when `sync`, durable before the promise resolves (fsync of LevelDB's log). */
   async write(ops: KeyValueBatchOp[], sync = true): Promise<void> {
     if (ops.length === 0) return;
