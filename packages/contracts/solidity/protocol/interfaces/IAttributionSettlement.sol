@@ -1,0 +1,12 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+/// @title IAttributionSettlement
+/// @notice How InferencePayments hands the contributors' share of a query fee to settlement.
+interface IAttributionSettlement {
+    /// @notice Adds msg.value to what `modelId` collected in the current epoch, for its contributors.
+    function fund(uint256 modelId) external payable;
+
+    /// @notice The current epoch number (block.timestamp / epoch length).
+    function currentEpoch() external view returns (uint256);
+}
