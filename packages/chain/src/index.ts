@@ -4,7 +4,14 @@ export { createChainConfig } from './config/chain-config.ts';
 export type { ChainConfig } from './config/chain-config.ts';
 export { deriveDevAccounts, DEFAULT_MNEMONIC } from './genesis/dev-accounts.ts';
 export type { DevAccount } from './genesis/dev-accounts.ts';
-export { createDevnetGenesis, DEFAULT_DEV_BALANCE, DEFAULT_GAS_LIMIT } from './genesis/devnet-genesis.ts';
+export {
+  createDevnetGenesis,
+  withProtocolContracts,
+  DEFAULT_DEV_BALANCE,
+  DEFAULT_GAS_LIMIT,
+  DEVNET_TREASURY_BALANCE,
+  DEVNET_VALIDATOR_STAKE,
+} from './genesis/devnet-genesis.ts';
 export { parseGethGenesis } from './genesis/geth-genesis.ts';
 export type { GethGenesis } from './genesis/geth-genesis.ts';
 export { Node } from './node.ts';

@@ -4,3 +4,14 @@ export { SolidityCompileError } from './errors.ts';
 export { defaultArtifactsDir, defaultSourcesDir } from './paths.ts';
 export type { CompileOptions } from './settings.ts';
 export type { Abi, Artifact, Diagnostic, Hex } from './types.ts';
+export {
+  GENESIS_DEPLOYER,
+  GOVERNANCE_DEFAULTS,
+  PREDEPLOYS,
+  SYSTEM_ADDRESS,
+  predeploySteps,
+  type GenesisValidator,
+  type PredeployName,
+  type PredeployStep,
+  type ProtocolGenesisOptions,
+} from './predeploys.ts';

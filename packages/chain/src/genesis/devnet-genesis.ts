@@ -1,5 +1,6 @@
 import { quantity } from '../rpc/hex.ts';
 import type { GethGenesis } from './geth-genesis.ts';
+import { protocolAlloc } from './protocol-genesis.ts';
 import { systemContractAlloc } from './system-contracts.ts';
 
 export interface DevnetGenesisOptions {
@@ -60,4 +61,22 @@ export function createDevnetGenesis(options: DevnetGenesisOptions): GethGenesis 
       ...Object.fromEntries(options.accounts.map((address) => [address, { balance }])),
     },
   };
+}
+
+/** The genesis validator's self-bonded stake on a devnet, on top of its balance. */
+export const DEVNET_VALIDATOR_STAKE = 10_000n * 10n ** 18n;
+/** What the ecosystem fund holds at a devnet's genesis. */
+export const DEVNET_TREASURY_BALANCE = 1_000_000n * 10n ** 18n;
+
+/**
+ * `genesis` with the protocol contracts predeployed (protocol-genesis.ts): `validator` (the block
+ * producer) is the one genesis validator, and the ecosystem fund starts with
+ * DEVNET_TREASURY_BALANCE.
+ */
+export async function withProtocolContracts(genesis: GethGenesis, validator?: string): Promise<GethGenesis> {
+  const alloc = await protocolAlloc(genesis, {
+    validators: validator ? [{ address: validator as `0x${string}`, stake: DEVNET_VALIDATOR_STAKE }] : [],
+    treasuryBalance: DEVNET_TREASURY_BALANCE,
+  });
+  return { ...genesis, alloc: { ...genesis.alloc, ...alloc } };
 }

@@ -6,6 +6,7 @@ import {
   DEFAULT_GAS_LIMIT,
   DEFAULT_MNEMONIC,
   createDevnetGenesis,
+  withProtocolContracts,
   deriveDevAccounts,
   parseGethGenesis,
   startDevnet,
@@ -55,7 +56,9 @@ export function devnetCommand(): Command {
     .action(async (flags: DevnetFlags) => {
       const log = createLogger();
       const accounts = deriveDevAccounts(flags.mnemonic, flags.accounts);
-      const genesis = flags.genesis ? await genesisFromFile(flags, accounts) : devnetGenesis(flags, accounts);
+      const genesis = flags.genesis
+        ? await genesisFromFile(flags, accounts)
+        : await devnetGenesis(flags, accounts);
       const dataDir = resolve(flags.datadir);
       const running = await startDevnet({
         dataDir,
@@ -77,13 +80,15 @@ export function devnetCommand(): Command {
     });
 }
 
-function devnetGenesis(flags: DevnetFlags, accounts: DevAccount[]): GethGenesis {
-  return createDevnetGenesis({
+/** The devnet's own genesis: dev accounts, system contracts, and every protocol contract predeployed. */
+async function devnetGenesis(flags: DevnetFlags, accounts: DevAccount[]): Promise<GethGenesis> {
+  const genesis = createDevnetGenesis({
     chainId: flags.chainId,
     accounts: accounts.map((a) => a.address),
     balance: flags.balance,
     gasLimit: flags.gasLimit,
   });
+  return withProtocolContracts(genesis, accounts[0]?.address);
 }
 
 /** A user genesis keeps its own alloc and rules; the dev accounts are funded on top of it. */
