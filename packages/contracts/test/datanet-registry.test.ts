@@ -48,7 +48,7 @@ const DAY = 86_400;
 // ProtocolParams defaults this test relies on.
 const CURATION_PERIOD = 3 * DAY;
 const CHALLENGE_WINDOW = 3 * DAY;
-const UNBONDING = 3 * DAY;
+const UNBONDING = 7 * DAY;
 const MIN_STAKE = parseEther('10');
 const MIN_BOND = parseEther('0.1');
 const CHALLENGE_BOND = parseEther('5');
@@ -684,7 +684,8 @@ describe('DatanetRegistry', () => {
       slashed: rep0.slashed,
     });
 
-    // Unbonding (as long as the curation period, which has passed) is over: withdraw exactly.
+    // Once the unbonding period (longer than curation) is over, the stake comes back exactly.
+    await advance(UNBONDING - CURATION_PERIOD);
     const before = await balance(cur3.address);
     const w = await tx(cur3, 'withdrawCuratorStake', [id]);
     expect(await balance(cur3.address)).toBe(before + MIN_STAKE - w.fee);

@@ -148,7 +148,7 @@ contract InferencePayments is EIP712, ReentrancyGuard {
         if (amount > 0) Address.sendValue(payable(msg.sender), amount);
     }
 
-    /// @notice The caller's pending withdrawal (amount 0 if none).
+    /// @notice `payer`'s pending withdrawal (amount 0 if none).
     function pendingWithdrawal(address payer) external view returns (uint256 amount, uint64 availableAt) {
         Withdrawal memory w = _withdrawals[payer];
         return (w.amount, w.availableAt);

@@ -4,7 +4,7 @@ pragma solidity ^0.8.24;
 import {TimelockController} from "@openzeppelin/contracts/governance/TimelockController.sol";
 
 /// @title OpenTimelock
-/// @notice The owner of every governed contract (ProtocolParams, EcosystemTreasury, ...): it runs an
+/// @notice The owner of ProtocolParams and the EcosystemTreasury (and the Governor's executor): it runs an
 ///         operation only after the OpenGovernor queued it and `minDelay` seconds passed, so holders
 ///         who disagree with a passed proposal have time to exit before it takes effect.
 /// @dev Plain OpenZeppelin TimelockController. Genesis deploys it with minDelay 1 day, the governor as

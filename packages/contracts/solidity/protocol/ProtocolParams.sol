@@ -47,7 +47,9 @@ contract ProtocolParams is IProtocolParams, Ownable {
         _define(K.DATANET_CHALLENGE_WINDOW, 3 days, 1 minutes, 90 days);
         _define(K.DATANET_CHALLENGE_BOND, 5 ether, 0, 1e6 ether);
         _define(K.DATANET_CURATOR_SLASH_BPS, 1_000, 0, BPS);
-        _define(K.DATANET_CURATOR_UNBONDING_PERIOD, 3 days, 0, 365 days);
+        // Longer than curation plus the challenge window (3 + 3 days), so an approving curator cannot
+        // withdraw before a challenge against its approval can be opened and upheld.
+        _define(K.DATANET_CURATOR_UNBONDING_PERIOD, 7 days, 0, 365 days);
         _define(K.CHALLENGER_REWARD_BPS, 5_000, 0, BPS);
 
         _define(K.MODEL_REGISTRATION_FEE, 0.1 ether, 0, 1e6 ether);

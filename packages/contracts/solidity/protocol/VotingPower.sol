@@ -7,7 +7,8 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 
 /// @title VotingPower (GOPEN)
 /// @notice Governance weight of OPEN stakers: Staking mints it when OPEN is staked and burns it when
-///         stake is unbonded or slashed, so voting power always tracks bonded stake. It cannot be
+///         stake is unbonded or slashed, so voting power follows bonded stake (after a slash, a
+///         delegator's GOPEN is corrected by `Staking.syncVotingPower` or its next staking action). It cannot be
 ///         transferred or approved: votes must not be bought apart from the stake that backs them.
 /// @dev ERC20Votes on a timestamp clock (the OpenGovernor reads the same clock). Holders delegate
 ///      with `delegate` / `delegateBySig`; a holder who starts from a zero balance with no delegate
