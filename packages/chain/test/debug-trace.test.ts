@@ -2,9 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createPublicClient,
   createWalletClient,
+  encodeAbiParameters,
   encodeFunctionData,
   hexToBytes,
   http,
+  keccak256,
   pad,
   toHex,
 } from 'viem';
@@ -274,7 +276,10 @@ describe('debug_traceTransaction with the callTracer', () => {
     expect(trace.calls).toHaveLength(1);
     const inner = trace.calls![0]!;
     expect(inner).toMatchObject({ type: 'CALL', from: address, to: address, value: '0x0' });
-    expect(inner.input.slice(0, 10)).toBe(encode('setValue', [0n]).slice(0, 10));
+    let acc = toHex(10n, { size: 32 });
+    for (let i = 0n; i < 10n; i++)
+      acc = keccak256(encodeAbiParameters([{ type: 'bytes32' }, { type: 'uint256' }], [acc, i]));
+    expect(inner.input).toBe(encode('setValue', [BigInt(acc)]));
     expect(BigInt(inner.gasUsed)).toBeGreaterThan(5_000n);
     expect(BigInt(inner.gasUsed)).toBeLessThan(BigInt(inner.gas));
     expect(inner.calls).toBeUndefined();

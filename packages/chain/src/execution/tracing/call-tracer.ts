@@ -304,7 +304,8 @@ function newFrame(
     type,
     from,
     to,
-    input,
+    // A copy: ethereumjs hands a nested call its input as a view of the caller's memory, which later steps overwrite.
+    input: input.slice(),
     gas,
     gasUsed: 0n,
     value,
