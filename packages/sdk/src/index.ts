@@ -46,3 +46,75 @@ export {
   type RewardEntry,
   type VersionEntry,
 } from './merkle.ts';
+export {
+  MissingSignerError,
+  PROTOCOL_ERRORS,
+  ProtocolTxError,
+  formatRevert,
+  protocolTxError,
+  revertOf,
+  sendProtocolTx,
+  shortMessage,
+  signerOf,
+  type Sent,
+  type SimulatedRequest,
+} from './actions/send.ts';
+export {
+  challengeContribution,
+  createDatanet,
+  publishVersion,
+  stakeAsCurator,
+  submitContribution,
+  voteOnContribution,
+  type ChallengeContributionOptions,
+  type CreateDatanetOptions,
+  type StakeAsCuratorOptions,
+  type SubmitContributionOptions,
+  type VoteOnContributionOptions,
+} from './actions/datanets.ts';
+export { registerModel, setModelPrice, type RegisterModelOptions } from './actions/models.ts';
+export {
+  deposit,
+  issueVoucher,
+  redeemVoucher,
+  type DepositOptions,
+  type IssueVoucherOptions,
+} from './actions/payments.ts';
+export {
+  delegateVotes,
+  registerValidator,
+  stake,
+  unstake,
+  type RegisterValidatorOptions,
+} from './actions/staking.ts';
+export {
+  PROPOSAL_STATES,
+  VOTE_SUPPORT,
+  castVote,
+  descriptionHash,
+  execute,
+  grantProposal,
+  paramChangeProposal,
+  propose,
+  proposeGrant,
+  proposeParamChange,
+  proposalIdOf,
+  proposalState,
+  queue,
+  type CastVoteOptions,
+  type Proposal,
+  type ProposalActions,
+  type ProposalRef,
+  type ProposalStateName,
+  type VoteSupport,
+} from './actions/governance.ts';
+export {
+  accept,
+  buy,
+  dispute,
+  list,
+  marketBond,
+  type ListOptions,
+  type ListingAsset,
+} from './actions/market.ts';
+export { registerAgent, type RegisterAgentOptions } from './actions/agents.ts';
