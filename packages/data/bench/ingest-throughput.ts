@@ -1,0 +1,211 @@
+/**
+ * Ingestion throughput of the data plane, end to end: `npm run -s bench:data` (this file).
+ *
+ * Generates text corpora of growing size (default 50, 100 and 200 MB of English-looking paragraphs
+ * with a sprinkling of personal data), cut into files of `--file-mb` (10 MB, well under the upload
+ * limit), and ingests each file as one contribution through the real ContributionIngestor on disk:
+ * parse → rows → validate → scrub → exact + near dedup (LevelDB) → quality → row pack, index and
+ * Merkle tree in the content store → record. Per corpus it reports MB/s, rows/s and the peak RSS,
+ * so flat memory as the corpus grows shows that nothing holds the corpus. The reference, run in the
+ * same process on the same files, is the floor any ingester pays: reading every byte and hashing
+ * every row; `ratio` = pipeline MB/s ÷ reference MB/s.
+ *
+ * Then it runs near-dup-quality.ts (planted near duplicates) and includes its recall/precision.
+ * One JSON object on stdout; progress on stderr.
+ */
+import { execFile } from 'node:child_process';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, promisify } from 'node:util';
+import { ContributionIngestor } from '../src/contributions/ingest-contribution.ts';
+import { RecordDb } from '../src/contributions/record-db.ts';
+import { DedupStage } from '../src/dedup/dedup-stage.ts';
+import { LevelExactIndex } from '../src/dedup/exact-index.ts';
+import { LevelLshIndex } from '../src/dedup/lsh-index.ts';
+import { keccak256 } from '../src/hash.ts';
+import { parseValidationStandard } from '../src/ingest/validation-standard.ts';
+import { FsContentStore } from '../src/store/fs-content-store.ts';
+import { rng } from './near-dup-corpus.ts';
+
+const { values } = parseArgs({
+  options: {
+    sizes: { type: 'string', default: '50,100,200' },
+    'file-mb': { type: 'string', default: '10' },
+    seed: { type: 'string', default: '1' },
+    'skip-near-dup': { type: 'boolean', default: false },
+  },
+});
+const sizes = values.sizes.split(',').map(Number);
+const fileBytes = Number(values['file-mb']) * 1024 * 1024;
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+const SYLLABLES =
+  'ka lo mi ne ru sa te vo ba di fe go hu ja ki le ma no pe ri so tu ve wa ze an el in or un'.split(' ');
+const random = rng(Number(values.seed));
+// A 4,000-word vocabulary drawn with Zipf-like frequencies, so rows look like text to every stage.
+const vocabulary = Array.from({ length: 4000 }, (_, i) => {
+  const n = 1 + (i % 3) + Math.floor(random() * 2);
+  return Array.from({ length: n }, () => SYLLABLES[Math.floor(random() * SYLLABLES.length)]).join('');
+});
+function word(): string {
+  return vocabulary[Math.floor(vocabulary.length * random() ** 3)]!;
+}
+function paragraph(serial: number): string {
+  const sentences: string[] = [];
+  const count = 3 + Math.floor(random() * 5);
+  for (let s = 0; s < count; s++) {
+    const words = Array.from({ length: 6 + Math.floor(random() * 14) }, word);
+    words[0] = words[0]![0]!.toUpperCase() + words[0]!.slice(1);
+    sentences.push(`${words.join(' ')}.`);
+  }
+  if (serial % 50 === 0)
+    sentences.push(`Write to user${serial}@example.org or call +1 415 555 ${1000 + (serial % 9000)}.`);
+  return `${sentences.join(' ')} (${serial})`;
+}
+
+async function writeCorpus(
+  dir: string,
+  totalBytes: number,
+  serialStart: number,
+): Promise<{ files: string[]; serial: number }> {
+  const files: string[] = [];
+  let serial = serialStart;
+  for (let written = 0; written < totalBytes; written += fileBytes) {
+    const parts: string[] = [];
+    let size = 0;
+    while (size < fileBytes) {
+      const p = paragraph(serial++);
+      parts.push(p);
+      size += p.length + 2;
+    }
+    const path = join(dir, `part-${files.length}-${serialStart}.txt`);
+    await writeFile(path, parts.join('\n\n'));
+    files.push(path);
+  }
+  return { files, serial };
+}
+
+/** Peak resident memory while `work` runs, sampled every 50 ms. */
+async function withPeakRss<T>(work: () => Promise<T>): Promise<{ result: T; peakRssMb: number }> {
+  let peak = process.memoryUsage.rss();
+  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 50);
+  try {
+    const result = await work();
+    return { result, peakRssMb: Math.round(Math.max(peak, process.memoryUsage.rss()) / 1048576) };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+async function reference(files: string[]): Promise<{ mbPerSec: number; rows: number }> {
+  const started = performance.now();
+  let bytes = 0;
+  let rows = 0;
+  for (const file of files) {
+    for await (const line of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
+      bytes += line.length + 1;
+      if (line.length > 0) {
+        keccak256(line);
+        rows++;
+      }
+    }
+  }
+  return { mbPerSec: round(bytes / 1048576 / ((performance.now() - started) / 1000)), rows };
+}
+
+const standard = parseValidationStandard({
+  kind: 'text',
+  granularity: 'paragraph',
+  minLength: 20,
+  maxLength: 20_000,
+});
+const runs = [];
+let serial = 0;
+for (const mb of sizes) {
+  const dir = await mkdtemp(join(tmpdir(), 'openledger-bench-data-'));
+  try {
+    log(`generating ${mb} MB corpus…`);
+    const corpus = await writeCorpus(join(dir), mb * 1024 * 1024, serial);
+    serial = corpus.serial;
+    const blobs = await FsContentStore.open(join(dir, 'blobs'));
+    const records = await RecordDb.open(join(dir, 'records'));
+    const stage = new DedupStage({
+      exact: await LevelExactIndex.open(join(dir, 'exact')),
+      lsh: await LevelLshIndex.open(join(dir, 'lsh')),
+    });
+    const ingestor = new ContributionIngestor({ blobs, records, dedup: () => Promise.resolve(stage) });
+    log(`ingesting ${corpus.files.length} files…`);
+    const started = performance.now();
+    const { result, peakRssMb } = await withPeakRss(async () => {
+      let rows = 0;
+      for (const [i, path] of corpus.files.entries()) {
+        const contributor = `0x${(i + 1).toString(16).padStart(40, '0')}` as const;
+        const { record } = await ingestor.ingest({
+          datanetId: '1',
+          contributor,
+          files: [{ path, name: `part-${i}.txt` }],
+          standard,
+        });
+        rows += record.rowCount;
+      }
+      return rows;
+    });
+    const seconds = (performance.now() - started) / 1000;
+    const ref = await reference(corpus.files);
+    const mbPerSec = round(mb / seconds);
+    runs.push({
+      corpusMb: mb,
+      files: corpus.files.length,
+      rows: result,
+      seconds: round(seconds),
+      mbPerSec,
+      rowsPerSec: Math.round(result / seconds),
+      peakRssMb,
+      reference: ref,
+      ratio: round(mbPerSec / ref.mbPerSec, 3),
+    });
+    const mem = process.memoryUsage();
+    log(
+      `heap ${Math.round(mem.heapUsed / 1048576)} MB, external ${Math.round(mem.external / 1048576)} MB, arrayBuffers ${Math.round(mem.arrayBuffers / 1048576)} MB, rss ${Math.round(mem.rss / 1048576)} MB`,
+    );
+    log(`${mb} MB: ${mbPerSec} MB/s, ${Math.round(result / seconds)} rows/s, peak RSS ${peakRssMb} MB`);
+    await records.close();
+    await (stage.exact as LevelExactIndex).close();
+    await (stage.lsh as LevelLshIndex).close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+let nearDup: unknown = null;
+if (!values['skip-near-dup']) {
+  log('near-duplicate quality…');
+  const script = fileURLToPath(new URL('./near-dup-quality.ts', import.meta.url));
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', script], {
+    maxBuffer: 1 << 24,
+  });
+  nearDup = JSON.parse(stdout) as unknown;
+}
+
+console.log(
+  JSON.stringify(
+    {
+      machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version },
+      fileMb: Number(values['file-mb']),
+      runs,
+      // Flat memory: the peak RSS of the largest corpus over that of the smallest.
+      peakRssGrowth: runs.length > 1 ? round(runs.at(-1)!.peakRssMb / runs[0]!.peakRssMb, 3) : null,
+      nearDup,
+    },
+    null,
+    2,
+  ),
+);
+
+function round(x: number, digits = 2): number {
+  return Number(x.toFixed(digits));
+}
