@@ -1,17 +1,17 @@
 import { PRIORITY, type Candidate, type Detector } from '../detector.ts';
 
 /**
- * Four dotted decimal octets, not glued to a word (`v1.2.3.4`) and not part of a longer dotted
- * number (`1.2.3.4.5`, `10.0.0.1.2`). The look-arounds make every match maximal.
+ * Four dotted decimal octets, not glued to a word (`v1.2.3.4`, `rfc-6265-4.1.2.7`) and not part
+ * of a longer dotted number (`1.2.3.4.5`, `10.0.0.1.2`). The look-arounds make every match maximal.
  */
-const IPV4 = /(?<!\w|\w\.)(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?!\w|\.\d)/g;
+const IPV4 = /(?<!\w|\w[.-])(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?!\w|\.\d)/g;
 /**
  * Hex groups with colons (at least two), maybe ending in a dotted IPv4; validated by `isIPv6`. It
  * may follow a label's colon (`addr:2001:db8::1`) but never starts inside a colon-separated run.
  */
 const IPV6_CANDIDATE =
   /(?<![\w.])(?<![0-9A-Fa-f:]:)(?:[0-9A-Fa-f]{1,4}:|::)[0-9A-Fa-f:]*(?:\.\d{1,3}){0,3}(?![\w:])/g;
-const IPV6_HINT = /::|[0-9A-Fa-f]:[0-9A-Fa-f]{1,4}:/;
+const IPV6_HINT = /:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:/;
 const HEX_GROUP = /^[0-9A-Fa-f]{1,4}$/;
 
 function isOctet(s: string): boolean {
@@ -66,7 +66,7 @@ export const ipDetector: Detector = {
         }
       }
     }
-    if (IPV6_HINT.test(text)) {
+    if (text.includes('::') || IPV6_HINT.test(text)) {
       IPV6_CANDIDATE.lastIndex = 0;
       for (let m = IPV6_CANDIDATE.exec(text); m !== null; m = IPV6_CANDIDATE.exec(text)) {
         let value = m[0];

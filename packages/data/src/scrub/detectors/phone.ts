@@ -10,7 +10,8 @@ import {
 /**
  * A run of digit groups joined by the separators phone numbers are written with: a space, a dot, a
  * dash or a slash (optionally with spaces around), or parentheses around a group; optionally led by
- * `+` or `(`. Each alternative starts with a different character, so matching is linear.
+ * `+` or `(`. Separators never contain digits, so a run splits into groups one way only and the
+ * match is linear.
  */
 const PHONE_RUN = /\+?\(?\d+(?:(?: ?[./-] ?| ?\(|\) ?(?:[./-] ?)?| )\d+)*\)?/g;
 const LABEL_BEFORE =
@@ -73,17 +74,33 @@ function isNanp(groups: readonly string[]): boolean {
 /** A national number with a trunk prefix 0 (or international prefix 00): 0xx xxxx xxxx, 06 12 34 56 78, 0171/1234567. */
 function isTrunkNumber(groups: readonly string[], digits: string): boolean {
   if (digits[0] !== '0' || digits.length > 13 || groups.length > 6) return false;
+  // "00" is the international prefix: a country code (not starting with 0) follows. Rules out "00 00 00 …".
+  if (digits[1] === '0' && digits[2] === '0') return false;
   const first = groups[0]!.length;
   if (first < 2 || first > 5) return false;
+  let pairs = first === 2 ? 1 : 0;
   for (let i = 1; i < groups.length; i++) {
     const len = groups[i]!.length;
     if (len < 2 || len > 8) return false;
+    if (len === 2) pairs++;
   }
-  return true;
+  // Numbers written in pairs are "0X XX XX XX XX" (five pairs); other runs of pairs are byte dumps.
+  return pairs !== groups.length || groups.length === 5;
 }
 
+/** Four dotted groups: an IPv4 address, maybe in octal (`0300.0250.01.01`), or a version. */
 function isIpLike(groups: readonly string[], seps: readonly string[]): boolean {
-  return groups.length === 4 && seps.every((s) => s === '.') && groups.every((g) => g.length <= 3);
+  return groups.length === 4 && seps.every((s) => s === '.');
+}
+
+const BYTE_BEFORE = /(?:^|\s|<Buffer)\s?[0-9A-Fa-f]{2}\s$|<Buffer\s$/;
+const BYTE_AFTER = /^\s[0-9A-Fa-f]{2}(?:\s|>|$)/;
+
+/** Pairs of digits between other two-character hex bytes: a hex dump (`<Buffer 08 00 00 00 00 …>`), not "06 12 34 56 78". */
+function inByteDump(text: string, start: number, end: number): boolean {
+  return (
+    BYTE_BEFORE.test(text.slice(Math.max(0, start - 10), start)) || BYTE_AFTER.test(text.slice(end, end + 4))
+  );
 }
 
 /**
@@ -99,6 +116,7 @@ function isPhone(text: string, start: number, end: number, groups: readonly Grou
   const before = text.slice(Math.max(0, start - 32), start);
   const structured = groups.length >= 2 && (isNanp(values) || isTrunkNumber(values, digits));
   if (!structured && !LABEL_BEFORE.test(before)) return false;
+  if (values.every((v) => v.length === 2) && inByteDump(text, start, end)) return false;
   const raw = text.slice(text.charCodeAt(start) === 40 ? start + 1 : start, end);
   const seps = groups.slice(1).map((g) => g.sep.trim() || ' ');
   if (DATE_PREFIX.test(raw) || isIpLike(values, seps)) return false;

@@ -59,8 +59,18 @@ function detectJwts(text: string, out: Candidate[]): void {
 // Vendor key shapes
 // ---------------------------------------------------------------------------------------------
 
-const SHAPE_HINT =
-  /AKIA|ASIA|gh[pousr]_|github_pat_|xox[baprs]-|[spr]k_(?:live|test)_|AIza|hooks\.slack\.com/;
+/** Cheap test for the literal parts of the shapes (`_` covers `gh?_`, `github_pat_` and Stripe's `?k_live_`). */
+function mayHaveShape(text: string): boolean {
+  return (
+    text.includes('_') ||
+    text.includes('AKIA') ||
+    text.includes('ASIA') ||
+    text.includes('AIza') ||
+    text.includes('xox') ||
+    text.includes('hooks.slack.com')
+  );
+}
+
 const SHAPES = new RegExp(
   [
     // AWS access key ids (long-term AKIA, temporary ASIA).
@@ -80,7 +90,7 @@ const SHAPES = new RegExp(
 );
 
 function detectShapes(text: string, out: Candidate[]): void {
-  if (!SHAPE_HINT.test(text)) return;
+  if (!mayHaveShape(text)) return;
   SHAPES.lastIndex = 0;
   for (let m = SHAPES.exec(text); m !== null; m = SHAPES.exec(text)) {
     out.push({ kind: 'secret', start: m.index, end: m.index + m[0].length, priority: PRIORITY.secretShape });
@@ -102,16 +112,19 @@ function detectSkKeys(text: string, out: Candidate[]): void {
   }
 }
 
-/** The password of `scheme://user:password@host`. */
-const URL_CREDENTIALS = /\b[A-Za-z][A-Za-z0-9+.-]{1,20}:\/\/[^\s/?#@:]+:([^\s/?#@]+)@/g;
+/** `user:password@` right after `://` (sticky). */
+const URL_USERINFO = /[^\s/?#@:]{1,256}:([^\s/?#@]{1,256})@/y;
+const URL_SCHEME_END = /[A-Za-z][A-Za-z0-9+.-]*$/;
 
+/** The password of `scheme://user:password@host`, found from each `://`. */
 function detectUrlCredentials(text: string, out: Candidate[]): void {
-  if (!text.includes('://')) return;
-  URL_CREDENTIALS.lastIndex = 0;
-  for (let m = URL_CREDENTIALS.exec(text); m !== null; m = URL_CREDENTIALS.exec(text)) {
+  for (let i = text.indexOf('://'); i !== -1; i = text.indexOf('://', i + 3)) {
+    URL_USERINFO.lastIndex = i + 3;
+    const m = URL_USERINFO.exec(text);
+    if (!m || !URL_SCHEME_END.test(text.slice(Math.max(0, i - 20), i))) continue;
     const password = m[1]!;
     if (isNonValue(password)) continue;
-    const end = m.index + m[0].length - 1;
+    const end = URL_USERINFO.lastIndex - 1;
     out.push({ kind: 'secret', start: end - password.length, end, priority: PRIORITY.secretShape });
   }
 }
@@ -188,10 +201,20 @@ const ASSIGNMENT_LABEL_BEFORE = new RegExp(
   'i',
 );
 const ASSIGNMENT_OPERATOR = /:=|=>|[:=]/g;
+/** How the labels end (lower case): a cheap test before the label expression. */
+const LABEL_ENDINGS = new Set(['ord', 'swd', 'pwd', 'ase', 'key', 'ret', 'ken', 'ion', 'ial', 'als']);
+
+/** Whether the text before an operator (after spaces and a quote) could end with a label. */
+function mayEndWithLabel(text: string, op: number): boolean {
+  let i = op;
+  while (i > 0 && (text.charCodeAt(i - 1) === 32 || text.charCodeAt(i - 1) === 9)) i--;
+  if (i > 0 && isQuoteCode(text.charCodeAt(i - 1))) i--;
+  return i >= 3 && LABEL_ENDINGS.has(text.slice(i - 3, i).toLowerCase());
+}
 const PLACEHOLDER_AT = /\[(?:EMAIL|PHONE|CARD|IBAN|IP|SECRET)\]/y;
 const AUTH_SCHEME = /(?:Bearer|Basic|Token|Digest)[ \t]+/iy;
 const NON_VALUE =
-  /^(?:null|nil|none|undefined|true|false|yes|no|empty|required|optional|string|str|int|number|bool|boolean|hidden|redacted|removed|masked|secret|password|token|todo|tbd|n\/a|[*xX•·.#?_-]+|<[^>]*>|\[[^\]]*\]|\$\{[^}]*\}?|\{\{[^}]*(?:\}\}?)?|\$\(.*|%[A-Za-z_]+%?|\$[A-Za-z_][A-Za-z0-9_]*|process\.env\.\w+|os\.environ\b.*|env\(.*)$/i;
+  /^(?:null|nil|none|undefined|true|false|yes|no|empty|required|optional|string|str|int|number|bool|boolean|hidden|redacted|removed|masked|secret|password|token|todo|tbd|n\/a|[*xX•·.#?_-]+|<[^>]*>|\[[^\]]*\]|\$\{[^}]*\}?|\{\{[^}]*(?:\}\}?)?|\$\(.*|%[A-Za-z_]+%?|\$[A-Za-z_][A-Za-z0-9_]*|process\.env\.\w+|os\.environ\b.*|your[-_ ].*|env\(.*|(?:0x)?(?:\.{3,}|…)|[\^~>=<v]*\d+\.\d+(?:\.\d+)*(?:[-+][\w.-]+)?)$/i;
 const PLAIN_WORD = /^[A-Za-z][a-z]*$/;
 
 function isNonValue(value: string): boolean {
@@ -217,15 +240,19 @@ function endsValue(c: number): boolean {
   );
 }
 
+function isQuoteCode(c: number): boolean {
+  return c === 34 || c === 39 || c === 96;
+}
+
 /** The value after an assignment operator: the inside of quotes on the same line, or a run up to a field end. */
-function readValue(text: string, pos: number): [number, number] | null {
+function readValue(text: string, pos: number): [number, number, boolean] | null {
   const q = text.charCodeAt(pos);
-  if (q === 34 || q === 39 || q === 96) {
+  if (isQuoteCode(q)) {
     const limit = Math.min(text.length, pos + 258);
     for (let i = pos + 1; i < limit; i++) {
       const c = text.charCodeAt(i);
       if (c === 10) break;
-      if (c === q) return i > pos + 1 ? [pos + 1, i] : null;
+      if (c === q) return i > pos + 1 ? [pos + 1, i, true] : null;
     }
     pos++;
   }
@@ -234,14 +261,39 @@ function readValue(text: string, pos: number): [number, number] | null {
   while (end < limit && !endsValue(text.charCodeAt(end))) end++;
   // A sentence can end right after the value.
   while (end > pos && (text.charCodeAt(end - 1) === 46 || text.charCodeAt(end - 1) === 58)) end--;
-  return end > pos ? [pos, end] : null;
+  return end > pos ? [pos, end, false] : null;
+}
+
+/** Type names that follow `password:` / `privateKey:` in TypeScript signatures. */
+const TYPE_NAME =
+  /^(?:any|unknown|object|bigint|Uint8Array|Uint8ClampedArray|ArrayBuffer|Buffer|Hex|Bytes|PrivKey|PrivateKey|PublicKey|SecretKey|CryptoKey|KeyObject|KeyLike|Promise|Array|Record|Partial|Readonly)(?:<.*|\[\])?$/;
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+const MEMBER_EXPRESSION = /^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+$/;
+
+/**
+ * An unquoted value that is code rather than a literal: a call (`createKey(`), a member expression
+ * (`config.password`), a type (`password: Uint8Array`), or a digit-less identifier inside an open
+ * parenthesis or brace on the same line (`login({ password: pwd })`, `fn(secret: string`).
+ */
+function isCode(text: string, labelStart: number, value: string): boolean {
+  if (value.includes('(') || MEMBER_EXPRESSION.test(value) || TYPE_NAME.test(value)) return true;
+  if (!IDENTIFIER.test(value) || /\d/.test(value)) return false;
+  let depth = 0;
+  for (let i = labelStart - 1; i >= 0 && i >= labelStart - 200; i--) {
+    const c = text.charCodeAt(i);
+    if (c === 10) break;
+    if (c === 40 || c === 123) depth++;
+    else if (c === 41 || c === 125) depth--;
+  }
+  return depth > 0;
 }
 
 /**
  * Credentials assigned to a label: `password=…`, `DB_PASSWORD: …`, `"api_key": "…"`,
  * `client_secret => '…'`, `Authorization: Bearer …`. Only the value is masked. Placeholders
- * (`[SECRET]`, `***`, `<your key>`, `${VAR}`, `null`, …) are left alone; after the generic labels
- * `secret`, `token` and `credentials` the value must be at least 8 characters and not a plain word.
+ * (`[SECRET]`, `***`, `<your key>`, `${VAR}`, `null`, …) and code (`isCode`) are left alone; after
+ * the generic labels `secret`, `token` and `credentials` the value must be at least 8 characters
+ * and not a plain word.
  */
 function detectAssignments(text: string, out: Candidate[]): void {
   let skipUntil = 0;
@@ -250,25 +302,35 @@ function detectAssignments(text: string, out: Candidate[]): void {
     if (op.index < skipUntil) continue;
     let pos = op.index + op[0].length;
     if (text.charCodeAt(pos) === 61) continue; // "==": a comparison
+    if (!mayEndWithLabel(text, op.index)) continue;
     const label = ASSIGNMENT_LABEL_BEFORE.exec(text.slice(Math.max(0, op.index - 40), op.index));
     if (!label) continue;
     for (let n = 0; n < 3 && (text.charCodeAt(pos) === 32 || text.charCodeAt(pos) === 9); n++) pos++;
     PLACEHOLDER_AT.lastIndex = pos;
     if (PLACEHOLDER_AT.test(text)) continue;
-    if (label[2] !== undefined) {
-      AUTH_SCHEME.lastIndex = pos;
-      if (AUTH_SCHEME.test(text)) pos = AUTH_SCHEME.lastIndex;
-      PLACEHOLDER_AT.lastIndex = pos;
-      if (PLACEHOLDER_AT.test(text)) continue;
-    }
+    // `Authorization: Bearer …`: the scheme is not the secret.
+    AUTH_SCHEME.lastIndex = pos;
+    if (AUTH_SCHEME.test(text)) pos = AUTH_SCHEME.lastIndex;
+    PLACEHOLDER_AT.lastIndex = pos;
+    if (PLACEHOLDER_AT.test(text)) continue;
     const span = readValue(text, pos);
     if (!span) continue;
-    const value = text.slice(span[0], span[1]);
+    let start = span[0];
+    const end = span[1];
+    const quoted = span[2];
+    if (quoted) {
+      AUTH_SCHEME.lastIndex = start;
+      if (AUTH_SCHEME.test(text) && AUTH_SCHEME.lastIndex < end) start = AUTH_SCHEME.lastIndex;
+    }
+    const value = text.slice(start, end);
     if (isNonValue(value)) continue;
+    const labelStart = op.index - (label.input.length - label.index);
+    if (!quoted && (isCode(text, labelStart, value) || (op[0] === '=>' && IDENTIFIER.test(value)))) continue;
     if (label[2] !== undefined && value.length < 4) continue;
-    if (label[3] !== undefined && (value.length < 8 || PLAIN_WORD.test(value))) continue;
-    out.push({ kind: 'secret', start: span[0], end: span[1], priority: PRIORITY.labelledSecret });
-    skipUntil = span[1];
+    // After the generic labels, prose is common ("the secret: it's …"): one word, 8+ characters, not a plain word.
+    if (label[3] !== undefined && (value.length < 8 || PLAIN_WORD.test(value) || /\s/.test(value))) continue;
+    out.push({ kind: 'secret', start, end, priority: PRIORITY.labelledSecret });
+    skipUntil = end;
   }
 }
 
@@ -308,6 +370,8 @@ export function tokenRuns(text: string, minLength: number): Array<[number, numbe
   return runs;
 }
 const HEX_ONLY = /^(?:0x)?[0-9a-fA-F-]+$/;
+/** Bitcoin addresses (base58 P2PKH / P2SH, bech32): public, not secrets. */
+const BITCOIN_ADDRESS = /^(?:[13][1-9A-HJ-NP-Za-km-z]{25,34}|(?:bc|tb)1[02-9ac-hj-np-z]{11,71})$/;
 const HASH_PREFIX = /^sha(?:1|224|256|384|512)-/;
 const SSH_PUBLIC_KEY_BEFORE =
   /(?:ssh-(?:rsa|dss|ed25519)|ecdsa-sha2-nistp(?:256|384|521)|sk-(?:ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com)\s$/;
@@ -350,7 +414,11 @@ function isRandomToken(text: string, start: number, end: number): boolean {
   let core = end;
   while (core > start && text.charCodeAt(core - 1) === 61) core--;
   if (core - start < MIN_SECRET_LENGTH || !hasLetterAndDigit(text, start, core)) return false;
-  if (HEX_ONLY.test(text.slice(start, core))) return false;
+  const token = text.slice(start, core);
+  if (HEX_ONLY.test(token) || BITCOIN_ADDRESS.test(token)) return false;
+  // Words joined by dashes or underscores, a slug (`9D_code_of_conduct-kept-21bb42`), not base64url.
+  const pieces = token.split(/[-_]/);
+  if (pieces.length >= 4 && token.length / pieces.length <= 10) return false;
   if (looksLikeWords(text, start, core)) return false;
   return shannonEntropy(text, start, core) >= MIN_SECRET_ENTROPY;
 }
@@ -358,10 +426,11 @@ function isRandomToken(text: string, start: number, end: number): boolean {
 /**
  * Runs of `[A-Za-z0-9+/_=-]` of at least 24 characters with letters and digits and a Shannon
  * entropy of at least 4 bits per character. Not secrets: hex strings (hashes, git SHAs, UUIDs,
- * transaction ids), words and identifiers (`looksLikeWords`), URL and file paths (a token with `/`
- * whose segments are mostly words is judged segment by segment), base64 after `base64,` in data
- * URIs (and the wrapped lines that continue it), SSH public keys, SRI hashes (`sha512-…`) and the
- * bodies of certificates and other public PEM blocks.
+ * transaction ids), Bitcoin addresses, words and identifiers (`looksLikeWords`), slugs of short
+ * words joined by `-`/`_`, URL and file paths (a token with `/` whose segments are mostly words is
+ * judged segment by segment), base64 after `base64,` in data URIs (and the wrapped lines that
+ * continue it), SSH public keys, SRI hashes (`sha512-…`) and the bodies of certificates and other
+ * public PEM blocks.
  */
 function detectHighEntropyTokens(
   text: string,
