@@ -1,6 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { Command, CommanderError } from 'commander';
 import { agentCommand } from './commands/agent.ts';
+import { dataCommand } from './commands/data.ts';
 import { datanetCommand } from './commands/datanet.ts';
 import { govCommand } from './commands/gov.ts';
 import { marketCommand } from './commands/market.ts';
@@ -19,8 +20,20 @@ const program = new Command('openledger')
   .showHelpAfterError();
 
 // Protocol verbs: each sends one transaction (or signs a voucher) and prints one JSON object. They
-// talk to a node over JSON-RPC, so they skip loading the node itself (over a second per run).
-const PROTOCOL_VERBS = ['datanet', 'model', 'pay', 'stake', 'unstake', 'delegate', 'gov', 'market', 'agent'];
+// talk to a node over JSON-RPC, so they skip loading the node itself (over a second per run); so does
+// `data`, the data plane, which is a client of a node too.
+const PROTOCOL_VERBS = [
+  'datanet',
+  'model',
+  'pay',
+  'stake',
+  'unstake',
+  'delegate',
+  'gov',
+  'market',
+  'agent',
+  'data',
+];
 if (!PROTOCOL_VERBS.includes(process.argv[2] ?? '')) {
   const [{ devnetCommand }, { importCommand }, { exportCommand }] = await Promise.all([
     import('./commands/devnet.ts'),
@@ -40,6 +53,7 @@ program.addCommand(delegateCommand());
 program.addCommand(govCommand());
 program.addCommand(marketCommand());
 program.addCommand(agentCommand());
+program.addCommand(dataCommand());
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof CommanderError) process.exit(error.exitCode);

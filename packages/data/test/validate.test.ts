@@ -256,12 +256,17 @@ describe('validateRow: text', () => {
     expect(e.source).toEqual({ file: 'f.txt', line: 4 });
   });
 
-  it('detects the language of rows of 40+ characters', () => {
-    expect(validateRow(row(ENGLISH), standard)).toBe('eng');
-    expect(validateRow(row(GERMAN), standard)).toBe('deu');
+  it('detects the language of rows of 40+ characters, and only when the standard has a language rule', () => {
+    expect(detectLanguage(ENGLISH)).toBe('eng');
+    expect(detectLanguage(GERMAN)).toBe('deu');
     expect(detectLanguage(FRENCH)).toBe('fra');
+    const any = parseValidationStandard({ ...standard, languages: ['eng', 'deu'] });
+    expect(validateRow(row(ENGLISH), any)).toBe('eng');
+    expect(validateRow(row(GERMAN), any)).toBe('deu');
+    // Without a rule nothing is detected (the ingestor samples rows for statistics).
+    expect(validateRow(row(ENGLISH), standard)).toBe('und');
     // Shorter rows are not checked.
-    expect(validateRow(row('Bonjour tout le monde'), standard)).toBe('und');
+    expect(validateRow(row('Bonjour tout le monde'), any)).toBe('und');
   });
 
   it('enforces required languages', () => {

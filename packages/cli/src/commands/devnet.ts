@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Command } from 'commander';
+import { privateKeyToAccount } from 'viem/accounts';
 import {
   DEFAULT_DEV_BALANCE,
   DEFAULT_GAS_LIMIT,
@@ -12,9 +13,12 @@ import {
   startDevnet,
 } from '@openledger/chain';
 import type { DevAccount, GethGenesis } from '@openledger/chain';
+import type { Logger } from 'pino';
+import type * as DataModule from '@openledger/data';
 import { bytesToHex } from '@ethereumjs/util';
 import { amountOfOpen, gasAmount, integer, nonNegativeNumber } from '../options.ts';
 import { createLogger } from '../logger.ts';
+import { DEFAULT_DATA_PORT } from './data.ts';
 
 interface DevnetFlags {
   datadir: string;
@@ -28,6 +32,13 @@ interface DevnetFlags {
   host: string;
   genesis?: string;
   gasLimit: bigint;
+  dataPort: number;
+  dataPlane: boolean;
+}
+
+interface RunningDataPlane {
+  url: string;
+  close(): Promise<void>;
 }
 
 export const DEFAULT_CHAIN_ID = 1612;
@@ -53,8 +64,18 @@ export function devnetCommand(): Command {
     .option('--host <host>', 'JSON-RPC interface', '127.0.0.1')
     .option('--genesis <file>', 'a geth-style genesis.json to start from instead (its alloc is kept)')
     .option('--gas-limit <gas>', 'block gas limit', gasAmount, DEFAULT_GAS_LIMIT)
-    .action(async (flags: DevnetFlags) => {
+    .option(
+      '--data-port <port>',
+      `data plane HTTP port (default ${DEFAULT_DATA_PORT}; any free port when --port is 0)`,
+      integer(0, 65535),
+      DEFAULT_DATA_PORT,
+    )
+    .option('--no-data-plane', 'do not start the data plane (uploads, reports, submission relay, rows)')
+    .action(async (flags: DevnetFlags, command: Command) => {
       const log = createLogger();
+      // Loaded while the node starts: the parsers take a moment to import.
+      const dataModule = flags.dataPlane ? import('@openledger/data') : undefined;
+      dataModule?.catch(() => undefined);
       const accounts = deriveDevAccounts(flags.mnemonic, flags.accounts);
       const genesis = flags.genesis
         ? await genesisFromFile(flags, accounts)
@@ -70,14 +91,76 @@ export function devnetCommand(): Command {
         port: flags.port,
         log,
       });
-      printBanner(flags, accounts, running.url, running.wsUrl, dataDir, genesis);
+      let data: RunningDataPlane | undefined;
+      if (dataModule) {
+        // On an ephemeral RPC port (tests, several devnets side by side) the data plane takes one too.
+        const port =
+          flags.port === 0 && command.getOptionValueSource('dataPort') === 'default' ? 0 : flags.dataPort;
+        try {
+          data = await startDataPlane(await dataModule, {
+            dataDir: join(dataDir, 'data'),
+            rpcUrl: running.url,
+            relayer: accounts[0],
+            host: flags.host,
+            port,
+            log,
+          });
+        } catch (error) {
+          await running.close();
+          throw error;
+        }
+      }
+      printBanner(flags, accounts, running.url, running.wsUrl, dataDir, genesis, data?.url);
       const shutdown = async () => {
+        await data?.close();
         await running.close();
         process.exit(0);
       };
       process.once('SIGINT', () => void shutdown());
       process.once('SIGTERM', () => void shutdown());
     });
+}
+
+/**
+ * The data plane in this process, over the node's JSON-RPC: its state in `<datadir>/data`, dev
+ * account 0 relaying signed submissions (paying their fee and bond).
+ */
+async function startDataPlane(
+  data: typeof DataModule,
+  o: {
+    dataDir: string;
+    rpcUrl: string;
+    relayer: DevAccount | undefined;
+    host: string;
+    port: number;
+    log: Logger;
+  },
+): Promise<RunningDataPlane> {
+  const relayer = o.relayer ? privateKeyToAccount(bytesToHex(o.relayer.privateKey)) : undefined;
+  const plane = await data.DataPlane.open({ dataDir: o.dataDir, rpcUrl: o.rpcUrl, relayer });
+  let server;
+  try {
+    server = await data.startDataServer(plane, {
+      host: o.host,
+      port: o.port,
+      logger: o.log.child({ service: 'data' }),
+    });
+  } catch (error) {
+    await plane.close();
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new Error(
+        `the data plane cannot listen on ${o.host}:${o.port}, which is in use: pass --data-port <port>, or --no-data-plane`,
+      );
+    }
+    throw error;
+  }
+  return {
+    url: server.url,
+    async close() {
+      await server.close();
+      await plane.close();
+    },
+  };
 }
 
 /** The devnet's own genesis: dev accounts, system contracts, and every protocol contract predeployed. */
@@ -121,6 +204,7 @@ function printBanner(
   wsUrl: string,
   dataDir: string,
   genesis: GethGenesis,
+  dataUrl: string | undefined,
 ): void {
   const lines = [
     '',
@@ -129,6 +213,7 @@ function printBanner(
     `Chain id      ${genesis.config.chainId}`,
     `JSON-RPC      ${url}  (WebSocket ${wsUrl})`,
     `Data dir      ${dataDir}`,
+    ...(dataUrl ? [`Data plane    ${dataUrl}  (API ${dataUrl}/openapi.json; relayer: account 0)`] : []),
     `Mining        ${flags.blockTime === 0 ? 'a block as soon as transactions arrive' : `a block every ${flags.blockTime} s`}`,
     '',
     'Mnemonic      ' + flags.mnemonic,

@@ -5,7 +5,7 @@ import { keccak256, type Hash } from '../hash.ts';
 import { detectFileKind } from '../ingest/detect-kind.ts';
 import { parseFile, parseOptionsFor } from '../ingest/parse-file.ts';
 import { splitRows } from '../ingest/split-rows.ts';
-import { validateRow } from '../ingest/validate-row.ts';
+import { detectLanguage, validateRow } from '../ingest/validate-row.ts';
 import { assertKindAllowed, type ValidationStandard } from '../ingest/validation-standard.ts';
 import { RowTree } from '../merkle/row-tree.ts';
 import { rowFeatures } from '../quality/row-features.ts';
@@ -21,6 +21,8 @@ import { readRowHashes, readRows, writeRowPack } from './row-pack.ts';
 
 /** Row issues listed one by one in a report; the counts always cover all of them. */
 export const MAX_LISTED_ISSUES = 1_000;
+/** Rows between two language detections when the standard has no language rule. */
+export const LANGUAGE_SAMPLE_EVERY = 16;
 /** Default upload limit per file. */
 export const DEFAULT_MAX_FILE_BYTES = 100 * 1024 * 1024;
 
@@ -129,6 +131,9 @@ export class ContributionIngestor {
           reject(error);
           continue;
         }
+        // Without a language rule, every LANGUAGE_SAMPLE_EVERY-th row is detected, for the statistics.
+        if (language === 'und' && rows.length % LANGUAGE_SAMPLE_EVERY === 0)
+          language = detectLanguage(item.row.text);
         languages[language] = (languages[language] ?? 0) + 1;
         // Personal data is removed before anything is stored or compared.
         const { text, findings } = scrubText(item.row.text);

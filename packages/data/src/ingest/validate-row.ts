@@ -77,12 +77,13 @@ export function validateRow(row: Row, standard: ValidationStandard, segment?: Se
     throw new RowError('row-too-long', `${n} characters, the maximum is ${standard.maxLength}`, row.source);
   }
   if (n < LANGUAGE_MIN_CHARS) return 'und';
+  const required = standard.languages;
+  // Detection is the costliest check; without a language rule the caller samples rows for statistics.
+  if (!required || required.length === 0) return 'und';
   const sample =
     row.text.length > LANGUAGE_SAMPLE_CHARS ? row.text.slice(0, LANGUAGE_SAMPLE_CHARS) : row.text;
   const scores = francAll(sample, { minLength: LANGUAGE_MIN_CHARS });
   const best = scores[0]?.[0] ?? 'und';
-  const required = standard.languages;
-  if (!required || required.length === 0) return best;
   const expected = `expected ${required.length === 1 ? '' : 'one of '}${required.join(', ')}`;
   if (best === 'und') {
     throw new RowError('language', `could not determine the language (${expected})`, row.source);
