@@ -77,7 +77,9 @@ async function writeCorpus(
   for (let written = 0; written < totalBytes; written += fileBytes) {
     const parts: string[] = [];
     let size = 0;
-    while (size < fileBytes) {
+    // The last file holds only what is left, so a corpus is `totalBytes`, not a multiple of `fileBytes`.
+    const target = Math.min(fileBytes, totalBytes - written);
+    while (size < target) {
       const p = paragraph(serial++);
       parts.push(p);
       size += p.length + 2;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import type { DedupStage, DuplicatePolicy } from '../dedup/dedup-stage.ts';
-import { keccak256, type Hash } from '../hash.ts';
+import type { Hash } from '../hash.ts';
 import { detectFileKind } from '../ingest/detect-kind.ts';
 import { parseFile, parseOptionsFor } from '../ingest/parse-file.ts';
 import { splitRows } from '../ingest/split-rows.ts';
@@ -156,7 +156,8 @@ export class ContributionIngestor {
 
     const nearDupDensity = dedup.counts.near / rows.length;
     const scores = kept.map((row) => scoreRow(rowFeatures(row.text), { nearDupDensity }).score);
-    const hashes = kept.map((row) => keccak256(row.text));
+    // The dedup stage already hashed every row (keccak256 of its UTF-8 text, its content address).
+    const hashes = dedup.keep.map((i) => dedup.results[i]!.hash);
     const tree = RowTree.build(hashes);
     const blobs = this.stores.blobs;
     const packed = await writeRowPack(

@@ -115,7 +115,8 @@ function checkEntry(e: LshEntry, p: LshParams): void {
  */
 export class MemoryLshIndex implements LshIndex {
   readonly params: LshParams;
-  private readonly buckets = new Map<number, number[]>();
+  // Most buckets hold one id: it is stored as a number, an array only from the second id on.
+  private readonly buckets = new Map<number, number | number[]>();
   private readonly refs: DupRef[] = [];
   private signatures: Uint32Array;
 
@@ -135,13 +136,13 @@ export class MemoryLshIndex implements LshIndex {
 
   /** Synchronous form of {@link query} for one row. */
   candidates(keys: readonly number[]): number[] {
-    const lists: number[][] = [];
+    const lists: ArrayLike<number>[] = [];
     for (const k of keys) {
       const ids = this.buckets.get(k);
-      if (ids) lists.push(ids);
+      if (ids !== undefined) lists.push(typeof ids === 'number' ? [ids] : ids);
     }
     if (lists.length === 0) return [];
-    if (lists.length === 1) return lists[0]!.slice();
+    if (lists.length === 1) return Array.from(lists[0]!);
     return mergeIds(lists);
   }
 
@@ -167,8 +168,10 @@ export class MemoryLshIndex implements LshIndex {
     this.refs.push({ ...entry.ref });
     for (const k of entry.keys) {
       const ids = this.buckets.get(k);
-      if (!ids) this.buckets.set(k, [id]);
-      else if (ids.length < this.maxBucket && ids[ids.length - 1] !== id) ids.push(id);
+      if (ids === undefined) this.buckets.set(k, id);
+      else if (typeof ids === 'number') {
+        if (ids !== id && this.maxBucket > 1) this.buckets.set(k, [ids, id]);
+      } else if (ids.length < this.maxBucket && ids[ids.length - 1] !== id) ids.push(id);
     }
     return id;
   }
@@ -208,47 +211,89 @@ interface LevelLshMeta {
   nextId: number;
 }
 
-function bucketKey(key: number): Uint8Array {
-  // 'b' ‖ the 53-bit key big-endian in 7 bytes.
+/** Writes 'b' ‖ the 53-bit key big-endian in 7 bytes at `at`. */
+function writeBucketKey(out: Uint8Array, at: number, key: number): void {
   const hi = Math.floor(key / 4294967296);
   const lo = key >>> 0;
-  return Uint8Array.of(
-    BUCKET_PREFIX,
-    hi >>> 16,
-    (hi >>> 8) & 0xff,
-    hi & 0xff,
-    lo >>> 24,
-    (lo >>> 16) & 0xff,
-    (lo >>> 8) & 0xff,
-    lo & 0xff,
-  );
+  out[at] = BUCKET_PREFIX;
+  out[at + 1] = hi >>> 16;
+  out[at + 2] = (hi >>> 8) & 0xff;
+  out[at + 3] = hi & 0xff;
+  out[at + 4] = lo >>> 24;
+  out[at + 5] = (lo >>> 16) & 0xff;
+  out[at + 6] = (lo >>> 8) & 0xff;
+  out[at + 7] = lo & 0xff;
 }
 
-function entryKey(id: number): Uint8Array {
-  return Uint8Array.of(ENTRY_PREFIX, id >>> 24, (id >>> 16) & 0xff, (id >>> 8) & 0xff, id & 0xff);
+const BUCKET_KEY_BYTES = 8;
+
+/**
+ * The bucket keys of `keys` as views into one buffer (LevelDB copies keys when a call is made, so a
+ * whole contribution's keys cost one allocation instead of one ArrayBuffer per key).
+ */
+function bucketKeys(keys: ArrayLike<number>): Uint8Array[] {
+  const buf = Buffer.allocUnsafe(keys.length * BUCKET_KEY_BYTES);
+  const out = new Array<Uint8Array>(keys.length);
+  for (let i = 0; i < keys.length; i++) {
+    writeBucketKey(buf, i * BUCKET_KEY_BYTES, keys[i]!);
+    out[i] = buf.subarray(i * BUCKET_KEY_BYTES, (i + 1) * BUCKET_KEY_BYTES);
+  }
+  return out;
+}
+
+function entryKeys(ids: readonly number[]): Uint8Array[] {
+  const buf = Buffer.allocUnsafe(ids.length * 5);
+  const out = new Array<Uint8Array>(ids.length);
+  for (let i = 0; i < ids.length; i++) {
+    const at = i * 5;
+    buf[at] = ENTRY_PREFIX;
+    buf.writeUInt32BE(ids[i]! >>> 0, at + 1);
+    out[i] = buf.subarray(at, at + 5);
+  }
+  return out;
 }
 
 function decodeIds(value: Uint8Array): Uint32Array {
-  const view = new DataView(value.buffer, value.byteOffset, value.byteLength);
   const ids = new Uint32Array(value.byteLength >>> 2);
+  if (LITTLE_ENDIAN) {
+    new Uint8Array(ids.buffer).set(value.subarray(0, ids.length * 4));
+    return ids;
+  }
+  const view = new DataView(value.buffer, value.byteOffset, value.byteLength);
   for (let i = 0; i < ids.length; i++) ids[i] = view.getUint32(i * 4, true);
   return ids;
 }
 
-function encodeIds(ids: ArrayLike<number>): Uint8Array {
-  const out = new Uint8Array(ids.length * 4);
-  const view = new DataView(out.buffer);
-  for (let i = 0; i < ids.length; i++) view.setUint32(i * 4, ids[i]!, true);
-  return out;
+const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+
+/** Sorted, unique copy of `values` (53-bit integers). */
+function sortedUniqueKeys(values: Float64Array): Float64Array {
+  if (values.length < 2) return values;
+  values.sort();
+  let n = 1;
+  for (let i = 1; i < values.length; i++) if (values[i] !== values[n - 1]) values[n++] = values[i]!;
+  return values.subarray(0, n);
 }
 
-function encodeEntry(e: LshEntry): Uint8Array {
-  const ref = Buffer.from(JSON.stringify([e.ref.contributionId, e.ref.rowIndex, e.ref.contributor]), 'utf8');
-  const out = new Uint8Array(e.signature.length * 4 + ref.length);
-  const view = new DataView(out.buffer);
-  for (let i = 0; i < e.signature.length; i++) view.setUint32(i * 4, e.signature[i]!, true);
-  out.set(ref, e.signature.length * 4);
-  return out;
+/** Position of `key` in the sorted `keys`, or -1. */
+function findKey(keys: Float64Array, key: number): number {
+  let lo = 0;
+  let hi = keys.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const k = keys[mid]!;
+    if (k < key) lo = mid + 1;
+    else if (k > key) hi = mid - 1;
+    else return mid;
+  }
+  return -1;
+}
+
+/** Bucket contents by sorted key, as read at index generation `generation`. */
+interface BucketSnapshot {
+  generation: number;
+  keys: Float64Array;
+  ids: Uint32Array[];
 }
 
 function decodeEntry(value: Uint8Array, numPerm: number): LshStored {
@@ -287,6 +332,11 @@ export class LevelLshIndex implements LshIndex {
 
   private readonly cache = new Map<number, Uint32Array>();
   private generation = 0;
+  /**
+   * The buckets read by the latest `query`, valid while `generation` is unchanged: the `addMany` that
+   * commits the rows just checked then reads no bucket again (it touches the buckets it was queried on).
+   */
+  private snapshot: BucketSnapshot | undefined;
 
   /**
    * Opens (creating if needed) the index in `dir`. The parameters are stored on creation; reopening
@@ -332,51 +382,69 @@ export class LevelLshIndex implements LshIndex {
   }
 
   /**
-   * Bucket contents by key (an empty array for an absent bucket), through a bounded cache. The cache is
-   * coherent because every write goes through this instance's `addMany` (LevelDB's lock keeps other
-   * processes out): `addMany` updates the cached buckets it writes, and a read that overlapped a write
-   * (its generation changed) does not fill the cache.
+   * Bucket contents (an empty array for an absent bucket) of the sorted, unique `keys`, aligned with
+   * them, through a bounded cache and the latest query's snapshot. Both are coherent because every
+   * write goes through this instance's `addMany` (LevelDB's lock keeps other processes out): `addMany`
+   * updates the cached buckets it writes and bumps the generation (which retires the snapshot), and a
+   * read that overlapped a write (its generation changed) fills neither.
    */
-  private async buckets(keys: readonly number[]): Promise<Map<number, Uint32Array>> {
-    const out = new Map<number, Uint32Array>();
+  private async buckets(keys: Float64Array): Promise<Uint32Array[]> {
+    const out = new Array<Uint32Array>(keys.length);
     const missing: number[] = [];
-    for (const k of keys) {
-      const hit = this.cache.get(k);
-      if (hit) out.set(k, hit);
-      else missing.push(k);
+    const snapshot = this.snapshot?.generation === this.generation ? this.snapshot : undefined;
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!;
+      let hit = this.cache.get(k);
+      if (!hit && snapshot) {
+        const at = findKey(snapshot.keys, k);
+        if (at >= 0) hit = snapshot.ids[at];
+      }
+      if (hit) out[i] = hit;
+      else missing.push(i);
     }
     if (missing.length === 0) return out;
     const generation = this.generation;
-    const values = await this.db.getMany(missing.map(bucketKey));
+    const values = await this.db.getMany(bucketKeys(missing.map((i) => keys[i]!)));
     const fill = generation === this.generation;
     if (fill && this.cache.size + missing.length > this.cacheSize) this.cache.clear();
-    missing.forEach((k, i) => {
-      const v = values[i];
+    const cache = fill && missing.length <= this.cacheSize;
+    for (let j = 0; j < missing.length; j++) {
+      const v = values[j];
       const ids = v === undefined ? EMPTY_IDS : decodeIds(v);
-      out.set(k, ids);
-      if (fill && missing.length <= this.cacheSize) this.cache.set(k, ids);
-    });
+      out[missing[j]!] = ids;
+      if (cache) this.cache.set(keys[missing[j]!]!, ids);
+    }
     return out;
   }
 
   async query(keysPerRow: ReadonlyArray<readonly number[]>): Promise<number[][]> {
-    const unique = [...new Set(keysPerRow.flat())];
-    if (unique.length === 0) return keysPerRow.map(() => []);
-    const buckets = await this.buckets(unique);
+    let total = 0;
+    for (const keys of keysPerRow) total += keys.length;
+    if (total === 0) return keysPerRow.map(() => []);
+    const all = new Float64Array(total);
+    let n = 0;
+    for (const keys of keysPerRow) for (const k of keys) all[n++] = k;
+    const unique = sortedUniqueKeys(all);
+    const generation = this.generation;
+    const lists = await this.buckets(unique);
+    if (generation === this.generation) this.snapshot = { generation, keys: unique, ids: lists };
+    const found: Uint32Array[] = [];
     return keysPerRow.map((keys) => {
-      const lists: Uint32Array[] = [];
+      found.length = 0;
       for (const k of keys) {
-        const ids = buckets.get(k)!;
-        if (ids.length > 0) lists.push(ids);
+        const ids = lists[findKey(unique, k)]!;
+        if (ids.length > 0) found.push(ids);
       }
-      return lists.length === 0 ? [] : mergeIds(lists);
+      if (found.length === 0) return [];
+      // A bucket is ascending without repeats already.
+      return found.length === 1 ? Array.from(found[0]!) : mergeIds(found);
     });
   }
 
   async entries(ids: readonly number[]): Promise<Map<number, LshStored>> {
     const out = new Map<number, LshStored>();
     if (ids.length === 0) return out;
-    const values = await this.db.getMany(ids.map(entryKey));
+    const values = await this.db.getMany(entryKeys(ids));
     ids.forEach((id, i) => {
       const v = values[i];
       if (v !== undefined) out.set(id, decodeEntry(v, this.params.numPerm));
@@ -387,36 +455,96 @@ export class LevelLshIndex implements LshIndex {
   async addMany(entries: readonly LshEntry[]): Promise<number[]> {
     if (entries.length === 0) return [];
     for (const e of entries) checkEntry(e, this.params);
-    const touched = [...new Set(entries.flatMap((e) => e.keys))];
+    const { bands, numPerm } = this.params;
+    // Every (band key, id) pair, then the touched buckets sorted, then per bucket its new ids ascending
+    // (a CSR layout: typed arrays, no per-bucket objects).
+    const pairs = entries.length * bands;
+    const pairKeys = new Float64Array(pairs);
+    entries.forEach((e, i) => {
+      for (let b = 0; b < bands; b++) pairKeys[i * bands + b] = e.keys[b]!;
+    });
+    const touched = sortedUniqueKeys(pairKeys.slice());
     const existing = await this.buckets(touched);
-    const buckets = new Map<number, number[]>();
-    for (const k of touched) buckets.set(k, Array.from(existing.get(k)!));
+    const first = this.nextId;
+    const offsets = new Int32Array(touched.length + 1);
+    const slots = new Int32Array(pairs);
+    for (let j = 0; j < pairs; j++) {
+      const slot = findKey(touched, pairKeys[j]!);
+      slots[j] = slot;
+      offsets[slot + 1]!++;
+    }
+    for (let s = 0; s < touched.length; s++) offsets[s + 1]! += offsets[s]!;
+    const cursor = offsets.slice(0, touched.length);
+    const added = new Uint32Array(pairs);
+    for (let j = 0; j < pairs; j++) added[cursor[slots[j]!]!++] = first + Math.floor(j / bands);
+
     const batch = this.db.batch();
     const ids: number[] = [];
-    let id = this.nextId;
-    for (const e of entries) {
-      ids.push(id);
-      batch.put(entryKey(id), encodeEntry(e));
-      for (const k of e.keys) {
-        const list = buckets.get(k)!;
-        if (list.length < this.maxBucket && list[list.length - 1] !== id) list.push(id);
-      }
-      id++;
+    // Entries: signature ‖ reference JSON, all in one buffer.
+    const refs = entries.map((e) =>
+      JSON.stringify([e.ref.contributionId, e.ref.rowIndex, e.ref.contributor]),
+    );
+    let entryBytes = 0;
+    for (const r of refs) entryBytes += numPerm * 4 + Buffer.byteLength(r, 'utf8');
+    const entryBuf = Buffer.allocUnsafe(entryBytes);
+    const keys = entryKeys(entries.map((_, i) => first + i));
+    let at = 0;
+    entries.forEach((e, i) => {
+      const begin = at;
+      for (let p = 0; p < numPerm; p++, at += 4) entryBuf.writeUInt32LE(e.signature[p]!, at);
+      at += entryBuf.write(refs[i]!, at, 'utf8');
+      batch.put(keys[i]!, entryBuf.subarray(begin, at));
+      ids.push(first + i);
+    });
+    // Buckets: the existing ids, then the new ones (up to maxBucket), all in one buffer.
+    let bucketBytes = 0;
+    for (let s = 0; s < touched.length; s++) {
+      bucketBytes += (existing[s]!.length + offsets[s + 1]! - offsets[s]!) * 4;
     }
-    for (const [k, list] of buckets) batch.put(bucketKey(k), encodeIds(list));
-    const meta: LevelLshMeta = { version: LAYOUT_VERSION, ...this.params, nextId: id };
+    const bucketBuf = Buffer.allocUnsafe(bucketBytes);
+    const keyBuf = Buffer.allocUnsafe(touched.length * BUCKET_KEY_BYTES);
+    const cache = touched.length <= this.cacheSize;
+    const written: Uint8Array[] = cache ? new Array<Uint8Array>(touched.length) : [];
+    at = 0;
+    for (let s = 0; s < touched.length; s++) {
+      const begin = at;
+      const old = existing[s]!;
+      if (LITTLE_ENDIAN) {
+        bucketBuf.set(new Uint8Array(old.buffer, old.byteOffset, old.byteLength), at);
+        at += old.byteLength;
+      } else {
+        for (let i = 0; i < old.length; i++, at += 4) bucketBuf.writeUInt32LE(old[i]!, at);
+      }
+      let length = old.length;
+      let last = length > 0 ? old[length - 1]! : -1;
+      for (let j = offsets[s]!; j < offsets[s + 1]!; j++) {
+        const id = added[j]!;
+        if (length < this.maxBucket && last !== id) {
+          bucketBuf.writeUInt32LE(id, at);
+          at += 4;
+          length++;
+          last = id;
+        }
+      }
+      writeBucketKey(keyBuf, s * BUCKET_KEY_BYTES, touched[s]!);
+      const value = bucketBuf.subarray(begin, at);
+      batch.put(keyBuf.subarray(s * BUCKET_KEY_BYTES, (s + 1) * BUCKET_KEY_BYTES), value);
+      if (cache) written[s] = value;
+    }
+    const next = first + entries.length;
+    const meta: LevelLshMeta = { version: LAYOUT_VERSION, ...this.params, nextId: next };
     batch.put(META_KEY, Buffer.from(JSON.stringify(meta)));
     this.generation++;
+    this.snapshot = undefined;
     try {
       await batch.write({ sync: true });
     } catch (e) {
       this.cache.clear();
       throw e;
     }
-    if (this.cache.size + buckets.size > this.cacheSize) this.cache.clear();
-    if (buckets.size <= this.cacheSize)
-      for (const [k, list] of buckets) this.cache.set(k, Uint32Array.from(list));
-    this.nextId = id;
+    if (this.cache.size + touched.length > this.cacheSize) this.cache.clear();
+    if (cache) for (let s = 0; s < touched.length; s++) this.cache.set(touched[s]!, decodeIds(written[s]!));
+    this.nextId = next;
     return ids;
   }
 

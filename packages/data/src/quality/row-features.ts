@@ -119,6 +119,22 @@ for (let c = 0; c < 128; c++) {
   else if (c > 32 && c < 127) ASCII_CLASS[c] = 8;
 }
 
+/** Code points in `s` (as `[...s].length`: a lone surrogate counts as one). */
+function codePoints(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length - 1; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        n--;
+        i++;
+      }
+    }
+  }
+  return n;
+}
+
 function isEnglish(code: string): boolean {
   return code === 'en' || code === 'eng';
 }
@@ -137,12 +153,16 @@ export function rowFeatures(text: string, options: RowFeatureOptions = {}): RowF
   let maxRun = 0;
   let run = 0;
   let prev = -1;
-  for (const ch of text) {
-    const cp = ch.codePointAt(0)!;
+  // Indexed rather than `for…of`, so ASCII characters never become one-character strings.
+  for (let i = 0; i < text.length; i++) {
+    const cp = text.codePointAt(i)!;
+    if (cp > 0xffff) i++;
     chars++;
     let cls: number;
+    let ch = '';
     if (cp < 128) cls = ASCII_CLASS[cp]!;
     else {
+      ch = String.fromCodePoint(cp);
       nonAscii++;
       cls = LETTER.test(ch)
         ? UPPER.test(ch)
@@ -189,7 +209,7 @@ export function rowFeatures(text: string, options: RowFeatureOptions = {}): RowF
     if (c.length === 0) continue;
     clean.push(c);
     strippedWords++;
-    wordChars += [...c].length;
+    wordChars += codePoints(c);
     if (c.length >= 4 && LATIN_WORD.test(c)) {
       latinLong++;
       if (!VOWEL.test(c)) vowelless++;
