@@ -121,6 +121,23 @@ describe('ContributionIngestor', () => {
     expect(elsewhere.record.rowCount).toBe(2);
   });
 
+  it('names a duplicate’s original by its stored row, after dropped duplicates are renumbered', async () => {
+    const [p0, p1] = [
+      paragraphs[0]!.replace('river', 'canal'),
+      paragraphs[1]!.replace('Farmers', 'Shepherds'),
+    ];
+    const first = await upload('first.txt', `${p0}\n\n${p0}\n\n${p1}\n`);
+    const a = await ingestor.ingest({ datanetId: '4', contributor: alice, files: [first], standard });
+    expect(a.record.rowCount).toBe(2);
+    const rows = await readRows(blobs, a.record, 0, 2);
+    expect(rows.map((r) => r.text)).toEqual([p0, p1]);
+    const fresh =
+      'Nothing like the others: a note about bees, clover and the long summer evenings on the hill.';
+    const second = await upload('second.txt', `${p1}\n\n${fresh}\n`);
+    const b = await ingestor.ingest({ datanetId: '4', contributor: bob, files: [second], standard });
+    expect(b.report.issues[0]?.message).toContain(`of row 1 of contribution ${a.record.id}`);
+  });
+
   it('stores nothing for a bad file and keeps serving what was stored', async () => {
     const before = await records.list('1');
     const empty = await upload('empty.txt', '');

@@ -151,8 +151,6 @@ export class ContributionIngestor {
     const dedup = await stage.check(rows, request.contributor, id);
     for (const error of dedup.rejected) reject(error);
     const kept = dedup.keep.map((i) => rows[i]!);
-    if (kept.length === 0)
-      throw new IngestError('all-duplicates', 'every row duplicates rows already in the Datanet');
 
     const nearDupDensity = dedup.counts.near / rows.length;
     const scores = kept.map((row) => scoreRow(rowFeatures(row.text), { nearDupDensity }).score);
@@ -173,10 +171,7 @@ export class ContributionIngestor {
       issuesOmitted: rejected - issues.length,
       scrub: { ...scrub, rowsScanned: rows.length },
       duplicates: { exact: dedup.counts.exact, near: dedup.counts.near, policy: dedup.policy },
-      quality: scoreContribution(
-        scores,
-        dedup.keep.map((i) => dedup.results[i]!),
-      ),
+      quality: scoreContribution(scores, dedup.results),
       languages,
     };
     const record: ContributionRecord = {
@@ -201,8 +196,18 @@ export class ContributionIngestor {
         'duplicate-contribution',
         `the same rows are already contribution ${existing.id}`,
       );
+    // Index entries name rows by their stored position. When duplicates were dropped, the kept rows
+    // are checked again under that numbering: they are unique, so the second check only renumbers.
+    const toIndex =
+      kept.length === rows.length
+        ? dedup
+        : await stage.check(
+            kept.map((row, index) => ({ ...row, index })),
+            request.contributor,
+            id,
+          );
     await this.stores.records.put(record);
-    await stage.commit(dedup);
+    await stage.commit(toIndex);
     const indexed = { ...record, indexed: true };
     await this.stores.records.put(indexed);
     return { record: indexed, report };
