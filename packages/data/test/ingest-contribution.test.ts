@@ -177,3 +177,29 @@ describe('ContributionIngestor', () => {
     ).rejects.toMatchObject({ code: 'all-duplicates' });
   });
 });
+
+describe('structured rows', () => {
+  it('are scrubbed value by value and stay valid records', async () => {
+    const records = parseValidationStandard({
+      kind: 'structured',
+      schema: { type: 'object', required: ['note'], properties: { note: { type: 'string' } } },
+    });
+    const file = await upload(
+      'notes.jsonl',
+      `${JSON.stringify({ note: 'first line\nwrite to user@example.com', id: 1 })}\n` +
+        `${JSON.stringify({ note: 'call\t+44 20 7946 0958 today', id: 2 })}\n`,
+    );
+    const { record, report } = await ingestor.ingest({
+      datanetId: '5',
+      contributor: alice,
+      files: [file],
+      standard: records,
+    });
+    const rows = await readRows(blobs, record, 0, record.rowCount);
+    const parsed = rows.map((r) => JSON.parse(r.text) as { note: string });
+    expect(parsed[0]!.note).toBe('first line\nwrite to [EMAIL]');
+    expect(parsed[1]!.note).toBe('call\t[PHONE] today');
+    expect(report.scrub.counts).toMatchObject({ email: 1, phone: 1 });
+    expect(JSON.stringify(report)).not.toContain('user@example.com');
+  });
+});

@@ -12,7 +12,7 @@ import { rowFeatures } from '../quality/row-features.ts';
 import { scoreContribution } from '../quality/score-contribution.ts';
 import { scoreRow } from '../quality/score-row.ts';
 import { scrubReport, type ScrubbedRowInput } from '../scrub/scrub-report.ts';
-import { scrubText } from '../scrub/scrub-text.ts';
+import { scrubRow } from '../scrub/scrub-row.ts';
 import type { ContentStore } from '../store/content-store.ts';
 import { IngestError, RowError, type Row } from '../types.ts';
 import type { ContributionRecord, ContributionReport, RowIssue } from './contribution-record.ts';
@@ -136,10 +136,9 @@ export class ContributionIngestor {
           language = detectLanguage(item.row.text);
         languages[language] = (languages[language] ?? 0) + 1;
         // Personal data is removed before anything is stored or compared.
-        const { text, findings } = scrubText(item.row.text);
         const index = rows.length;
-        if (findings.length > 0)
-          scrubbed.push({ index, text: item.row.text, source: item.row.source, findings });
+        const { text, reports } = scrubRow({ ...item.row, index }, request.standard.kind === 'structured');
+        scrubbed.push(...reports);
         rows.push({ index, text, source: item.row.source });
       }
       files.push({ name: file.name, kind, rows: rows.length - before });

@@ -13,3 +13,4 @@ export { luhnValid, cardScheme, isCardNumber } from './luhn.ts';
 export { IBAN_LENGTHS, ibanChecksumValid, isValidIban } from './iban.ts';
 export { shannonEntropy, looksLikeWords } from './entropy.ts';
 export { isIPv4, isIPv6 } from './detectors/ip.ts';
+export { scrubRow } from './scrub-row.ts';
