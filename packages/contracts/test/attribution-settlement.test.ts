@@ -1,30 +1,16 @@
 import { StandardMerkleTree } from '@openzeppelin/merkle-tree';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  BaseError,
-  ContractFunctionRevertedError,
-  createPublicClient,
-  createWalletClient,
-  encodeFunctionData,
-  getAddress,
-  http,
-  keccak256,
-  parseEther,
-  parseEventLogs,
-  toBytes,
-  toFunctionSelector,
-} from 'viem';
+import { encodeFunctionData, getAddress, keccak256, parseEther, toBytes, toFunctionSelector } from 'viem';
 import type { Abi, Address, Hex, TransactionReceipt } from 'viem';
-import { mnemonicToAccount } from 'viem/accounts';
 import type { HDAccount } from 'viem/accounts';
 import { startDevnetProcess } from '../../chain/test/support/devnet-process.ts';
 import type { DevnetProcess } from '../../chain/test/support/devnet-process.ts';
 import { devnetChain as chain } from '../../chain/test/support/viem-chain.ts';
 import { loadArtifact } from '../src/index.ts';
+import { devAccounts, devnetContracts, feeOf, type DevnetPublicClient } from './support/devnet-contracts.ts';
 
-const mnemonic = 'test test test test test test test test test test test junk';
-const dev = Array.from({ length: 10 }, (_, i) => mnemonicToAccount(mnemonic, { addressIndex: i }));
+const dev = devAccounts(10);
 const [anyone, opA, opB, challenger, funder, stranger, opC, opD] = dev as [
   HDAccount,
   HDAccount,
@@ -76,7 +62,9 @@ interface OperatorInfo {
 }
 
 let devnet: DevnetProcess;
-let pub: ReturnType<typeof makePublic>;
+const dc = devnetContracts({ deployer: anyone });
+const { deploy, read, balance, advanceTo } = dc;
+let pub: DevnetPublicClient;
 let S: Target; // AttributionSettlement
 let P: Target; // ProtocolParams
 let M: Target; // ModelRegistry
@@ -88,20 +76,12 @@ const models: bigint[] = [];
 /** Every (model, epoch) this file funded, for the final accounting. */
 const funded = new Map<string, { modelId: bigint; epoch: bigint }>();
 
-function makePublic(url: string) {
-  return createPublicClient({ chain, transport: http(url), cacheTime: 0, pollingInterval: 20 });
-}
-
-function wallet(account: HDAccount) {
-  return createWalletClient({ account, chain, transport: http(devnet.url) });
-}
-
 const paramKey = (name: string) => keccak256(toBytes(name));
-const cost = (r: TransactionReceipt) => r.gasUsed * r.effectiveGasPrice;
-const balance = (address: Address) => pub.getBalance({ address });
+const cost = feeOf;
 /** A fresh address nobody holds a key for (rewards to it show up as exact balance changes). */
 const addressOf = (label: string) => getAddress(keccak256(toBytes(label)).slice(0, 42));
 
+/** Calls `functionName` as `from` and returns the (successful) receipt. */
 async function send(
   from: HDAccount,
   target: Target,
@@ -109,25 +89,10 @@ async function send(
   args: readonly unknown[] = [],
   value = 0n,
 ): Promise<TransactionReceipt> {
-  const hash = await wallet(from).writeContract({
-    address: target.address,
-    abi: target.abi,
-    functionName,
-    args,
-    value,
-    chain,
-    account: from,
-  });
-  const receipt = await pub.waitForTransactionReceipt({ hash });
-  expect(receipt.status).toBe('success');
-  return receipt;
+  return (await dc.send(from, target, functionName, args, value)).receipt;
 }
 
-async function read<T>(target: Target, functionName: string, args: readonly unknown[] = []): Promise<T> {
-  return (await pub.readContract({ address: target.address, abi: target.abi, functionName, args })) as T;
-}
-
-/** The custom error a call would revert with (simulated against the latest block). */
+/** The custom error a call reverts with (simulated against the latest block). */
 async function revertOf(
   from: HDAccount,
   target: Target,
@@ -135,58 +100,16 @@ async function revertOf(
   args: readonly unknown[] = [],
   value = 0n,
 ): Promise<string | undefined> {
-  try {
-    await pub.simulateContract({
-      address: target.address,
-      abi: target.abi,
-      functionName,
-      args,
-      value,
-      account: from,
-    });
-  } catch (error) {
-    if (!(error instanceof BaseError)) throw error;
-    const revert = error.walk((e) => e instanceof ContractFunctionRevertedError);
-    if (revert instanceof ContractFunctionRevertedError) return revert.data?.errorName;
-    throw error;
-  }
-  return undefined;
+  return (await dc.revertOf(from, target, functionName, args, value)).name;
 }
 
 function events(receipt: TransactionReceipt, eventName: string, abi: Abi = S.abi) {
-  return parseEventLogs({ abi, logs: receipt.logs, eventName }).map(
-    (log) => log.args as Record<string, unknown>,
-  );
+  return dc.eventArgs<Record<string, unknown>>({ address: S.address, abi }, receipt, eventName);
 }
 
-async function deploy(name: string, args: readonly unknown[]): Promise<TransactionReceipt> {
-  const artifact = await loadArtifact(name);
-  const hash = await wallet(anyone).deployContract({
-    abi: artifact.abi,
-    bytecode: artifact.bytecode,
-    args,
-    chain,
-    account: anyone,
-  });
-  const receipt = await pub.waitForTransactionReceipt({ hash });
-  expect(receipt.status).toBe('success');
-  return receipt;
-}
-
-const deployAt = async (name: string, args: readonly unknown[]) =>
-  (await deploy(name, args)).contractAddress!;
+const deployAt = async (name: string, args: readonly unknown[]) => (await deploy(name, args)).address;
 
 // ------------------------------------------------------------------ time
-
-const latest = async () => (await pub.getBlock({ blockTag: 'latest' })).timestamp;
-
-/** Mines until the latest block's timestamp is at least `target`. */
-async function advanceTo(target: bigint): Promise<void> {
-  for (let now = await latest(); now < target; now = await latest()) {
-    await pub.request({ method: 'evm_increaseTime', params: [Number(target - now)] } as never);
-    await pub.request({ method: 'evm_mine', params: [] } as never);
-  }
-}
 
 const currentEpoch = () => read<bigint>(S, 'currentEpoch');
 const epochStart = (epoch: bigint) => read<bigint>(S, 'epochStart', [epoch]);
@@ -257,7 +180,8 @@ async function register(operator: HDAccount, bond = BOND): Promise<void> {
 
 beforeAll(async () => {
   devnet = await startDevnetProcess();
-  pub = makePublic(devnet.url);
+  dc.connect(devnet.url);
+  pub = dc.pub;
 
   const [settlement, params, registry, claimer] = await Promise.all(
     ['AttributionSettlement', 'ProtocolParams', 'ModelRegistry', 'ReentrantClaimer'].map((n) =>
@@ -281,8 +205,8 @@ beforeAll(async () => {
   const datanets = await deployAt('DatanetRegistry', [P.address, treasury]);
   M = { address: await deployAt('ModelRegistry', [P.address, datanets, treasury]), abi: registry!.abi };
   const deployed = await deploy('AttributionSettlement', [P.address, M.address, funder.address, treasury]);
-  S = { address: deployed.contractAddress!, abi: settlement!.abi };
-  deployedAt = (await pub.getBlock({ blockNumber: deployed.blockNumber })).timestamp;
+  S = { address: deployed.address, abi: settlement!.abi };
+  deployedAt = (await pub.getBlock({ blockNumber: deployed.receipt.blockNumber })).timestamp;
   const fee = await read<bigint>(P, 'get', [paramKey('model.registrationFee')]);
   for (let i = 0; i < MODELS; i++) {
     const receipt = await send(
@@ -780,7 +704,7 @@ describe('AttributionSettlement', () => {
   it('gives a reentrant receiver nothing extra, and a reverting receiver blocks only its own claim', async () => {
     const [m1] = models as [bigint];
     const claimerTarget = async (): Promise<Target> => {
-      const hash = await wallet(anyone).deployContract({
+      const hash = await dc.wallet(anyone).deployContract({
         abi: claimerAbi,
         bytecode: claimerBytecode,
         chain,

@@ -2,32 +2,28 @@ import fc from 'fast-check';
 import { SimpleMerkleTree } from '@openzeppelin/merkle-tree';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  BaseError,
   ContractFunctionRevertedError,
-  createPublicClient,
-  createTestClient,
-  createWalletClient,
   encodeAbiParameters,
-  http,
   keccak256,
   parseEther,
-  parseEventLogs,
   toBytes,
-  type Abi,
   type Address,
+  type BaseError,
   type Hex,
-  type TransactionReceipt,
 } from 'viem';
-import { mnemonicToAccount, type HDAccount } from 'viem/accounts';
-import { loadArtifact } from '../src/index.ts';
+import type { HDAccount } from 'viem/accounts';
 import { startDevnetProcess, type DevnetProcess } from '../../chain/test/support/devnet-process.ts';
-import { devnetChain } from '../../chain/test/support/viem-chain.ts';
+import {
+  devAccounts,
+  devnetContracts,
+  type Contract,
+  type DevnetPublicClient,
+  type DevnetTestClient,
+} from './support/devnet-contracts.ts';
 
 // ---------------------------------------------------------------- accounts and clients
 
-const MNEMONIC = 'test test test test test test test test test test test junk';
-const account = (i: number): HDAccount => mnemonicToAccount(MNEMONIC, { addressIndex: i });
-const accounts = Array.from({ length: 10 }, (_, i) => account(i));
+const accounts = devAccounts(10);
 
 /** Deploys everything, owns the Datanet and sells its version; also the devnet's block producer. */
 const datanetOwner = accounts[0]!;
@@ -40,123 +36,10 @@ const jurorAccounts = accounts.slice(4, 9);
 const governance = accounts[9]!;
 
 let devnet: DevnetProcess;
-const makePublic = (url: string) =>
-  createPublicClient({ chain: devnetChain, transport: http(url), cacheTime: 0, pollingInterval: 50 });
-let pub: ReturnType<typeof makePublic>;
-const makeTest = (url: string) =>
-  createTestClient({ mode: 'hardhat', chain: devnetChain, transport: http(url) });
-let testClient: ReturnType<typeof makeTest>;
-
-const wallet = (from: HDAccount) =>
-  createWalletClient({ account: from, chain: devnetChain, transport: http(devnet.url) });
-
-// ---------------------------------------------------------------- contract helpers
-
-interface Contract {
-  address: Address;
-  abi: Abi;
-}
-
-interface Sent {
-  receipt: TransactionReceipt;
-  /** What the sender paid for gas. */
-  fee: bigint;
-}
-
-interface RevertInfo {
-  name: string | undefined;
-  args: readonly unknown[] | undefined;
-}
-
-async function deploy(name: string, args: readonly unknown[]): Promise<Contract> {
-  const artifact = await loadArtifact(name);
-  const hash = await wallet(datanetOwner).deployContract({
-    abi: artifact.abi,
-    bytecode: artifact.bytecode,
-    args,
-  });
-  const receipt = await pub.waitForTransactionReceipt({ hash });
-  expect(receipt.status).toBe('success');
-  return { address: receipt.contractAddress!, abi: artifact.abi };
-}
-
-async function send(
-  from: HDAccount,
-  c: Contract,
-  functionName: string,
-  args: readonly unknown[] = [],
-  value = 0n,
-  gas?: bigint,
-): Promise<Sent> {
-  const hash = await wallet(from).writeContract({
-    address: c.address,
-    abi: c.abi,
-    functionName,
-    args,
-    value,
-    ...(gas !== undefined && { gas }),
-  });
-  const receipt = await pub.waitForTransactionReceipt({ hash });
-  expect(receipt.status).toBe('success');
-  return { receipt, fee: receipt.gasUsed * receipt.effectiveGasPrice };
-}
-
-async function read<T>(c: Contract, functionName: string, args: readonly unknown[] = []): Promise<T> {
-  return (await pub.readContract({ address: c.address, abi: c.abi, functionName, args })) as T;
-}
-
-/** Simulates the call against the latest block, expects a revert, and returns the decoded custom error. */
-async function revertOf(
-  from: HDAccount,
-  c: Contract,
-  functionName: string,
-  args: readonly unknown[] = [],
-  value = 0n,
-): Promise<RevertInfo> {
-  const error = await pub
-    .simulateContract({ account: from, address: c.address, abi: c.abi, functionName, args, value })
-    .then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-  expect(error, `${functionName} should revert`).toBeInstanceOf(BaseError);
-  const revert = (error as BaseError).walk((e) => e instanceof ContractFunctionRevertedError);
-  expect(revert, String(error)).toBeInstanceOf(ContractFunctionRevertedError);
-  const data = (revert as ContractFunctionRevertedError).data;
-  return { name: data?.errorName, args: data?.args };
-}
-
-async function expectRevert(
-  from: HDAccount,
-  c: Contract,
-  functionName: string,
-  args: readonly unknown[],
-  errorName: string,
-  value = 0n,
-): Promise<RevertInfo> {
-  const info = await revertOf(from, c, functionName, args, value);
-  expect(info.name).toBe(errorName);
-  return info;
-}
-
-const balance = (address: Address, blockNumber?: bigint) =>
-  pub.getBalance({ address, ...(blockNumber !== undefined && { blockNumber }) });
-
-/**
- * Mines a block `seconds` after the head. evm_increaseTime alone moves the devnet's wall-clock
- * offset, but blocks mined faster than one a second already run ahead of the wall clock (each is at
- * least its parent + 1), so the next timestamp is pinned relative to the head instead.
- */
-async function advance(seconds: number): Promise<void> {
-  const { timestamp } = await pub.getBlock();
-  await testClient.increaseTime({ seconds });
-  await testClient.setNextBlockTimestamp({ timestamp: timestamp + BigInt(seconds) });
-  await testClient.mine({ blocks: 1 });
-}
-
-function eventArgs<T>(c: Contract, receipt: TransactionReceipt, eventName: string): T[] {
-  return parseEventLogs({ abi: c.abi, logs: receipt.logs, eventName }).map((e) => e.args as T);
-}
+const dc = devnetContracts({ deployer: datanetOwner });
+const { deploy, send, read, expectRevert, balance, balanceAt, advance, eventArgs } = dc;
+let pub: DevnetPublicClient;
+let testClient: DevnetTestClient;
 
 // ---------------------------------------------------------------- DataMarket shapes
 
@@ -266,7 +149,7 @@ const holders = (): Address[] => [
 ];
 
 async function totalHeld(blockNumber?: bigint): Promise<bigint> {
-  const all = await Promise.all(holders().map((a) => balance(a, blockNumber)));
+  const all = await Promise.all(holders().map((a) => balanceAt(a, blockNumber)));
   return all.reduce((s, b) => s + b, 0n);
 }
 
@@ -511,8 +394,8 @@ async function castVotes(
 
 beforeAll(async () => {
   devnet = await startDevnetProcess();
-  pub = makePublic(devnet.url);
-  testClient = makeTest(devnet.url);
+  dc.connect(devnet.url);
+  ({ pub, testClient } = dc);
   params = await deploy('ProtocolParams', [governance.address]);
   treasury = await deploy('EcosystemTreasury', [governance.address]);
   datanets = await deploy('DatanetRegistry', [params.address, treasury.address]);

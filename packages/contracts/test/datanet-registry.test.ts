@@ -1,46 +1,41 @@
 import { SimpleMerkleTree } from '@openzeppelin/merkle-tree';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  BaseError,
-  ContractFunctionRevertedError,
-  createPublicClient,
-  createTestClient,
-  createWalletClient,
   encodeAbiParameters,
   hashTypedData,
-  http,
   keccak256,
   parseEther,
-  parseEventLogs,
   toBytes,
   toHex,
-  type Abi,
   type Address,
   type Hex,
   type TransactionReceipt,
 } from 'viem';
-import { mnemonicToAccount, type HDAccount } from 'viem/accounts';
-import { loadArtifact } from '../src/index.ts';
+import type { HDAccount } from 'viem/accounts';
 import { startDevnetProcess, type DevnetProcess } from '../../chain/test/support/devnet-process.ts';
 import { devnetChain } from '../../chain/test/support/viem-chain.ts';
+import {
+  devAccount,
+  devnetContracts,
+  type Contract,
+  type DevnetPublicClient,
+  type Sent,
+} from './support/devnet-contracts.ts';
 
 // ---------------------------------------------------------------- accounts and clients
 
-const MNEMONIC = 'test test test test test test test test test test test junk';
-const account = (i: number): HDAccount => mnemonicToAccount(MNEMONIC, { addressIndex: i });
-
 /** Deploys the contracts; also the devnet's block producer (it earns the tips), so never part of a sum. */
-const deployer = account(0);
-const owner = account(1);
-const alice = account(2);
-const bob = account(3);
-const relayer = account(4);
-const cur1 = account(5);
-const cur2 = account(6);
-const cur3 = account(7);
-const challenger = account(8);
+const deployer = devAccount(0);
+const owner = devAccount(1);
+const alice = devAccount(2);
+const bob = devAccount(3);
+const relayer = devAccount(4);
+const cur1 = devAccount(5);
+const cur2 = devAccount(6);
+const cur3 = devAccount(7);
+const challenger = devAccount(8);
 /** Owner of ProtocolParams and EcosystemTreasury (stands in for the Timelock). */
-const governance = account(9);
+const governance = devAccount(9);
 /** Every account whose balance the conservation check sums. */
 const PEOPLE = [owner, alice, bob, relayer, cur1, cur2, cur3, challenger, governance];
 
@@ -58,80 +53,26 @@ const MAX_ROWS = 1_000_000n;
 
 const Status = { None: 0, Pending: 1, Approved: 2, Rejected: 3, Expired: 4, Slashed: 5 } as const;
 
-let devnet: DevnetProcess;
-const makePublic = (url: string) =>
-  createPublicClient({ chain: devnetChain, transport: http(url), cacheTime: 0, pollingInterval: 50 });
-let pub: ReturnType<typeof makePublic>;
-const makeTest = (url: string) =>
-  createTestClient({ mode: 'hardhat', chain: devnetChain, transport: http(url) });
-let testClient: ReturnType<typeof makeTest>;
-const wallet = (from: HDAccount) =>
-  createWalletClient({ account: from, chain: devnetChain, transport: http(devnet.url) });
-
-// ---------------------------------------------------------------- contract helpers
-
-interface Contract {
-  address: Address;
-  abi: Abi;
-}
-
-interface Sent {
-  receipt: TransactionReceipt;
-  /** What the sender paid for gas. */
-  fee: bigint;
-}
-
 let params: Contract;
 let treasury: Contract;
 let registry: Contract;
 /** Gas paid by PEOPLE since the conservation snapshot. */
 let gasPaid = 0n;
 
-async function deploy(name: string, args: readonly unknown[]): Promise<Contract> {
-  const artifact = await loadArtifact(name);
-  const hash = await wallet(deployer).deployContract({
-    abi: artifact.abi,
-    bytecode: artifact.bytecode,
-    args,
-  });
-  const receipt = await pub.waitForTransactionReceipt({ hash });
-  expect(receipt.status).toBe('success');
-  return { address: receipt.contractAddress!, abi: artifact.abi };
-}
+let devnet: DevnetProcess;
+const dc = devnetContracts({ deployer, onFee: (_from, fee) => (gasPaid += fee) });
+const { deploy, send, balance, latestTimestamp } = dc;
+let pub: DevnetPublicClient;
 
-async function send(
-  from: HDAccount,
-  c: Contract,
-  functionName: string,
-  args: readonly unknown[] = [],
-  value = 0n,
-): Promise<Sent> {
-  const hash = await wallet(from).writeContract({
-    address: c.address,
-    abi: c.abi,
-    functionName,
-    args,
-    value,
-  });
-  const receipt = await pub.waitForTransactionReceipt({ hash });
-  const fee = receipt.gasUsed * receipt.effectiveGasPrice;
-  gasPaid += fee;
-  expect(receipt.status).toBe('success');
-  return { receipt, fee };
-}
-
+/** Sends a registry call. */
 const tx = (from: HDAccount, functionName: string, args: readonly unknown[] = [], value = 0n) =>
   send(from, registry, functionName, args, value);
 
-async function read<T>(
-  functionName: string,
-  args: readonly unknown[] = [],
-  c: Contract = registry,
-): Promise<T> {
-  return (await pub.readContract({ address: c.address, abi: c.abi, functionName, args })) as T;
-}
+/** Reads from the registry, or from `c`. */
+const read = <T>(functionName: string, args: readonly unknown[] = [], c: Contract = registry): Promise<T> =>
+  dc.read<T>(c, functionName, args);
 
-/** Simulates the registry call and expects it to revert with the custom error `errorName`. */
+/** Simulates the registry call, expects the custom error `errorName`, and returns its arguments. */
 async function expectRevert(
   from: HDAccount,
   functionName: string,
@@ -139,49 +80,16 @@ async function expectRevert(
   errorName: string,
   value = 0n,
 ): Promise<readonly unknown[] | undefined> {
-  const error = await pub
-    .simulateContract({
-      account: from,
-      address: registry.address,
-      abi: registry.abi,
-      functionName,
-      args,
-      value,
-    })
-    .then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-  expect(error, `${functionName} should revert with ${errorName}`).toBeInstanceOf(BaseError);
-  const revert = (error as BaseError).walk((e) => e instanceof ContractFunctionRevertedError);
-  expect(revert, String(error)).toBeInstanceOf(ContractFunctionRevertedError);
-  expect((revert as ContractFunctionRevertedError).data?.errorName).toBe(errorName);
-  return (revert as ContractFunctionRevertedError).data?.args;
+  return (await dc.expectRevert(from, registry, functionName, args, errorName, value)).args;
 }
 
-const balance = (address: Address) => pub.getBalance({ address });
-
-/**
- * Moves the chain at least `seconds` past the latest block. Blocks mined in quick succession run ahead
- * of the wall clock (each is at least its parent + 1), so the clock offset alone can fall short.
- */
+/** Moves the chain at least `seconds` past the latest block. */
 async function advance(seconds: number): Promise<void> {
-  const target = (await latestTimestamp()) + BigInt(seconds);
-  await testClient.increaseTime({ seconds });
-  await testClient.mine({ blocks: 1 });
-  for (let now = await latestTimestamp(); now < target; now = await latestTimestamp()) {
-    await testClient.increaseTime({ seconds: Number(target - now) });
-    await testClient.mine({ blocks: 1 });
-  }
+  await dc.advanceTo((await latestTimestamp()) + BigInt(seconds));
 }
 
-const latestTimestamp = async (): Promise<bigint> => (await pub.getBlock()).timestamp;
-
-function eventArgs(receipt: TransactionReceipt, eventName: string): Record<string, unknown>[] {
-  return parseEventLogs({ abi: registry.abi, logs: receipt.logs, eventName }).map(
-    (log) => (log as unknown as { args: Record<string, unknown> }).args,
-  );
-}
+const eventArgs = (receipt: TransactionReceipt, eventName: string) =>
+  dc.eventArgs<Record<string, unknown>>(registry, receipt, eventName);
 
 // ---------------------------------------------------------------- registry helpers
 
@@ -311,8 +219,8 @@ async function holdings(): Promise<bigint> {
 
 beforeAll(async () => {
   devnet = await startDevnetProcess();
-  pub = makePublic(devnet.url);
-  testClient = makeTest(devnet.url);
+  dc.connect(devnet.url);
+  pub = dc.pub;
   params = await deploy('ProtocolParams', [governance.address]);
   treasury = await deploy('EcosystemTreasury', [governance.address]);
   registry = await deploy('DatanetRegistry', [params.address, treasury.address]);

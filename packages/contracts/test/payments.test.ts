@@ -1,15 +1,8 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  BaseError,
-  ContractFunctionRevertedError,
-  createPublicClient,
-  createTestClient,
-  createWalletClient,
-  getAddress,
   getContractAddress,
   hashTypedData,
-  http,
   keccak256,
   parseEther,
   parseEventLogs,
@@ -19,141 +12,35 @@ import {
   type Hex,
   type TransactionReceipt,
 } from 'viem';
-import { mnemonicToAccount, type HDAccount } from 'viem/accounts';
-import { loadArtifact } from '../src/index.ts';
+import type { HDAccount } from 'viem/accounts';
 import { startDevnetProcess, type DevnetProcess } from '../../chain/test/support/devnet-process.ts';
 import { devnetChain } from '../../chain/test/support/viem-chain.ts';
+import {
+  devAccount,
+  devnetContracts,
+  type Contract,
+  type DevnetPublicClient,
+} from './support/devnet-contracts.ts';
 
 // ---------------------------------------------------------------- accounts and clients
 
-const MNEMONIC = 'test test test test test test test test test test test junk';
-const account = (i: number): HDAccount => mnemonicToAccount(MNEMONIC, { addressIndex: i });
-
 /** Deploys everything; also the devnet's block producer, so its balance is never part of a sum. */
-const deployer = account(0);
-const modelOwner = account(1);
-const node = account(2);
-const alice = account(3);
-const bob = account(4);
-const agentOwner = account(5);
-const agentKey = account(6);
-const carol = account(7);
-const stranger = account(8);
+const deployer = devAccount(0);
+const modelOwner = devAccount(1);
+const node = devAccount(2);
+const alice = devAccount(3);
+const bob = devAccount(4);
+const agentOwner = devAccount(5);
+const agentKey = devAccount(6);
+const carol = devAccount(7);
+const stranger = devAccount(8);
 /** Owner of ProtocolParams and EcosystemTreasury (stands in for the Timelock). */
-const governance = account(9);
+const governance = devAccount(9);
 
 let devnet: DevnetProcess;
-const makePublic = (url: string) =>
-  createPublicClient({ chain: devnetChain, transport: http(url), cacheTime: 0, pollingInterval: 50 });
-let pub: ReturnType<typeof makePublic>;
-const makeTest = (url: string) =>
-  createTestClient({ mode: 'hardhat', chain: devnetChain, transport: http(url) });
-let testClient: ReturnType<typeof makeTest>;
-
-const wallet = (from: HDAccount) =>
-  createWalletClient({ account: from, chain: devnetChain, transport: http(devnet.url) });
-
-// ---------------------------------------------------------------- contract helpers
-
-interface Contract {
-  address: Address;
-  abi: Abi;
-}
-
-interface Sent {
-  receipt: TransactionReceipt;
-  /** What the sender paid for gas. */
-  fee: bigint;
-}
-
-interface RevertInfo {
-  name: string | undefined;
-  args: readonly unknown[] | undefined;
-}
-
-async function deploy(name: string, args: readonly unknown[]): Promise<Contract> {
-  const artifact = await loadArtifact(name);
-  const hash = await wallet(deployer).deployContract({
-    abi: artifact.abi,
-    bytecode: artifact.bytecode,
-    args,
-  });
-  const receipt = await pub.waitForTransactionReceipt({ hash });
-  expect(receipt.status).toBe('success');
-  return { address: getAddress(receipt.contractAddress!), abi: artifact.abi };
-}
-
-async function send(
-  from: HDAccount,
-  c: Contract,
-  functionName: string,
-  args: readonly unknown[] = [],
-  value = 0n,
-): Promise<Sent> {
-  const hash = await wallet(from).writeContract({
-    address: c.address,
-    abi: c.abi,
-    functionName,
-    args,
-    value,
-  });
-  const receipt = await pub.waitForTransactionReceipt({ hash });
-  expect(receipt.status).toBe('success');
-  return { receipt, fee: receipt.gasUsed * receipt.effectiveGasPrice };
-}
-
-async function read<T>(c: Contract, functionName: string, args: readonly unknown[] = []): Promise<T> {
-  return (await pub.readContract({ address: c.address, abi: c.abi, functionName, args })) as T;
-}
-
-/** Simulates the call, expects it to revert, and returns the decoded custom error. */
-async function revertOf(
-  from: HDAccount,
-  c: Contract,
-  functionName: string,
-  args: readonly unknown[] = [],
-  value = 0n,
-): Promise<RevertInfo> {
-  const error = await pub
-    .simulateContract({ account: from, address: c.address, abi: c.abi, functionName, args, value })
-    .then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-  expect(error, `${functionName} should revert`).toBeInstanceOf(BaseError);
-  const revert = (error as BaseError).walk((e) => e instanceof ContractFunctionRevertedError);
-  expect(revert, String(error)).toBeInstanceOf(ContractFunctionRevertedError);
-  const data = (revert as ContractFunctionRevertedError).data;
-  return { name: data?.errorName, args: data?.args };
-}
-
-async function expectRevert(
-  from: HDAccount,
-  c: Contract,
-  functionName: string,
-  args: readonly unknown[],
-  errorName: string,
-  value = 0n,
-): Promise<RevertInfo> {
-  const info = await revertOf(from, c, functionName, args, value);
-  expect(info.name).toBe(errorName);
-  return info;
-}
-
-const balance = (address: Address) => pub.getBalance({ address });
-
-/**
- * Mines a block exactly `seconds` after the latest one. (evm_increaseTime moves the wall clock, but
- * with a block per transaction the chain runs ahead of the wall clock by a second per block.)
- */
-async function advance(seconds: number): Promise<void> {
-  await testClient.setNextBlockTimestamp({ timestamp: (await latestTimestamp()) + BigInt(seconds) });
-  await testClient.mine({ blocks: 1 });
-}
-
-async function latestTimestamp(): Promise<bigint> {
-  return (await pub.getBlock()).timestamp;
-}
+const dc = devnetContracts({ deployer });
+const { deploy, send, read, expectRevert, balance, advance, latestTimestamp } = dc;
+let pub: DevnetPublicClient;
 
 // ---------------------------------------------------------------- the protocol stack
 
@@ -383,8 +270,8 @@ let modelB: bigint;
 
 beforeAll(async () => {
   devnet = await startDevnetProcess();
-  pub = makePublic(devnet.url);
-  testClient = makeTest(devnet.url);
+  dc.connect(devnet.url);
+  pub = dc.pub;
   s = await deployStack();
   modelA = await registerModel(s, 'llama-3-8b-legal');
   modelB = await registerModel(s, 'mistral-7b.medical_v2');
@@ -832,7 +719,7 @@ describe('AgentRegistry spending rules', () => {
 
 describe('deposit withdrawals', () => {
   it('pays only after the delay, and vouchers stay redeemable meanwhile', async () => {
-    const payer = account(7); // carol
+    const payer = devAccount(7); // carol
     const deposit = await read<bigint>(s.payments, 'balanceOf', [payer.address]);
     await send(payer, s.payments, 'deposit', [], parseEther('2'));
     const total = deposit + parseEther('2');

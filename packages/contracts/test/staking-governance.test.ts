@@ -1,56 +1,45 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  BaseError,
-  ContractFunctionRevertedError,
-  createPublicClient,
-  createTestClient,
-  createWalletClient,
   encodeFunctionData,
-  getAddress,
   getContractAddress,
   hashTypedData,
-  http,
   keccak256,
   parseEther,
-  parseEventLogs,
   parseSignature,
   toBytes,
-  type Abi,
   type Address,
   type Hex,
   type TransactionReceipt,
 } from 'viem';
-import {
-  mnemonicToAccount,
-  privateKeyToAccount,
-  type HDAccount,
-  type PrivateKeyAccount,
-} from 'viem/accounts';
-import { loadArtifact } from '../src/index.ts';
+import { privateKeyToAccount, type HDAccount, type PrivateKeyAccount } from 'viem/accounts';
 import { startDevnetProcess, type DevnetProcess } from '../../chain/test/support/devnet-process.ts';
 import { devnetChain } from '../../chain/test/support/viem-chain.ts';
+import {
+  devAccount,
+  devnetContracts,
+  feeOf,
+  type Contract,
+  type DevnetPublicClient,
+} from './support/devnet-contracts.ts';
 
 // ---------------------------------------------------------------- accounts and clients
 
-const MNEMONIC = 'test test test test test test test test test test test junk';
-const account = (i: number): HDAccount => mnemonicToAccount(MNEMONIC, { addressIndex: i });
-
 /** Deploys everything; also the devnet's block producer (it receives the tips), so never in a sum. */
-const deployer = account(0);
+const deployer = devAccount(0);
 /** Genesis validator (constructor), its own consensus signer. */
-const v1 = account(1);
-const v2 = account(2);
-const v3 = account(3);
-const alice = account(4);
-const bob = account(5);
-const carol = account(6);
+const v1 = devAccount(1);
+const v2 = devAccount(2);
+const v3 = devAccount(3);
+const alice = devAccount(4);
+const bob = devAccount(5);
+const carol = devAccount(6);
 /** Submits evidence, pays rewards in, receives the governance grant. */
-const reporter = account(7);
+const reporter = devAccount(7);
 /** Stands in for the chain's system address. */
-const system = account(8);
+const system = devAccount(8);
 /** Owner of ProtocolParams and EcosystemTreasury until governance takes them over. */
-const governance = account(9);
+const governance = devAccount(9);
 const everyone = [v1, v2, v3, alice, bob, carol, reporter, system, governance];
 
 const signerKey = (name: string): PrivateKeyAccount =>
@@ -60,126 +49,33 @@ const signer3 = signerKey('v3');
 const outsider = signerKey('nobody');
 
 let devnet: DevnetProcess;
-const makePublic = (url: string) =>
-  createPublicClient({ chain: devnetChain, transport: http(url), cacheTime: 0, pollingInterval: 50 });
-let pub: ReturnType<typeof makePublic>;
-const makeTest = (url: string) =>
-  createTestClient({ mode: 'hardhat', chain: devnetChain, transport: http(url) });
-let testClient: ReturnType<typeof makeTest>;
-
-const wallet = (from: HDAccount) =>
-  createWalletClient({ account: from, chain: devnetChain, transport: http(devnet.url) });
-
-// ---------------------------------------------------------------- contract helpers
-
-interface Contract {
-  address: Address;
-  abi: Abi;
-}
-
-interface Sent {
-  receipt: TransactionReceipt;
-  fee: bigint;
-}
 
 /** Gas paid by the accounts in `everyone` since the suite's start (for conservation checks). */
 let feesPaid = 0n;
 
-async function deploy(name: string, args: readonly unknown[], value = 0n): Promise<Contract> {
-  const artifact = await loadArtifact(name);
-  const hash = await wallet(deployer).deployContract({
-    abi: artifact.abi,
-    bytecode: artifact.bytecode,
-    args,
-    value,
-  });
-  const receipt = await pub.waitForTransactionReceipt({ hash });
-  expect(receipt.status).toBe('success');
-  return { address: getAddress(receipt.contractAddress!), abi: artifact.abi };
-}
-
-async function send(
-  from: HDAccount,
-  c: Contract,
-  functionName: string,
-  args: readonly unknown[] = [],
-  value = 0n,
-): Promise<Sent> {
-  const hash = await wallet(from).writeContract({
-    address: c.address,
-    abi: c.abi,
-    functionName,
-    args,
-    value,
-  });
-  const receipt = await pub.waitForTransactionReceipt({ hash });
-  expect(receipt.status, functionName).toBe('success');
-  const fee = receipt.gasUsed * receipt.effectiveGasPrice;
-  if (from !== deployer) feesPaid += fee;
-  return { receipt, fee };
-}
+const dc = devnetContracts({
+  deployer,
+  onFee: (from, fee) => {
+    if (from !== deployer) feesPaid += fee;
+  },
+});
+const {
+  deploy,
+  send,
+  read,
+  revertOf,
+  expectRevert,
+  balance,
+  advanceTo,
+  eventArgs: events,
+  latestTimestamp: latestTime,
+} = dc;
+let pub: DevnetPublicClient;
 
 async function transfer(from: HDAccount, to: Address, value: bigint): Promise<void> {
-  const hash = await wallet(from).sendTransaction({ to, value });
+  const hash = await dc.wallet(from).sendTransaction({ to, value });
   const receipt = await pub.waitForTransactionReceipt({ hash });
-  feesPaid += receipt.gasUsed * receipt.effectiveGasPrice;
-}
-
-async function read<T>(c: Contract, functionName: string, args: readonly unknown[] = []): Promise<T> {
-  return (await pub.readContract({ address: c.address, abi: c.abi, functionName, args })) as T;
-}
-
-/** Simulates the call, expects a revert, and returns the custom error's name and arguments. */
-async function revertOf(
-  from: HDAccount,
-  c: Contract,
-  functionName: string,
-  args: readonly unknown[] = [],
-  value = 0n,
-): Promise<{ name: string | undefined; args: readonly unknown[] | undefined }> {
-  const error = await pub
-    .simulateContract({ account: from, address: c.address, abi: c.abi, functionName, args, value })
-    .then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-  expect(error, `${functionName} should revert`).toBeInstanceOf(BaseError);
-  const revert = (error as BaseError).walk((e) => e instanceof ContractFunctionRevertedError);
-  expect(revert, String(error)).toBeInstanceOf(ContractFunctionRevertedError);
-  const data = (revert as ContractFunctionRevertedError).data;
-  return { name: data?.errorName, args: data?.args };
-}
-
-async function expectRevert(
-  from: HDAccount,
-  c: Contract,
-  functionName: string,
-  args: readonly unknown[],
-  errorName: string,
-  value = 0n,
-): Promise<readonly unknown[] | undefined> {
-  const info = await revertOf(from, c, functionName, args, value);
-  expect(info.name).toBe(errorName);
-  return info.args;
-}
-
-function events<T>(c: Contract, receipt: TransactionReceipt, eventName: string): T[] {
-  return parseEventLogs({ abi: c.abi, logs: receipt.logs, eventName }).map((e) => e.args as T);
-}
-
-const balance = (address: Address) => pub.getBalance({ address });
-
-const latestTime = async (): Promise<bigint> => (await pub.getBlock()).timestamp;
-
-/**
- * Mines until the head's timestamp reaches `target`. Block timestamps can run ahead of the node's
- * clock (each block is at least its parent + 1 s), so one evm_increaseTime may fall short.
- */
-async function advanceTo(target: bigint): Promise<void> {
-  for (let now = await latestTime(); now < target; now = await latestTime()) {
-    await testClient.increaseTime({ seconds: Number(target - now) });
-    await testClient.mine({ blocks: 1 });
-  }
+  feesPaid += feeOf(receipt);
 }
 
 async function advance(seconds: number): Promise<void> {
@@ -230,8 +126,8 @@ let initialHoldings: bigint;
 
 beforeAll(async () => {
   devnet = await startDevnetProcess();
-  pub = makePublic(devnet.url);
-  testClient = makeTest(devnet.url);
+  dc.connect(devnet.url);
+  pub = dc.pub;
 
   params = await deploy('ProtocolParams', [governance.address]);
   treasury = await deploy('EcosystemTreasury', [governance.address]);
@@ -339,14 +235,9 @@ describe('validators and delegation', () => {
     expect(await gopen(v2.address)).toBe(OPEN(1500));
     expect(await votesOf(v3.address)).toBe(OPEN(1200));
 
-    const [signer, owner] = (await expectRevert(
-      alice,
-      staking,
-      'registerValidator',
-      [signer2.address, 0],
-      'SignerInUse',
-      OPEN(1000),
-    ))!;
+    const [signer, owner] = (
+      await expectRevert(alice, staking, 'registerValidator', [signer2.address, 0], 'SignerInUse', OPEN(1000))
+    ).args!;
     expect([signer, owner]).toEqual([signer2.address, v2.address]);
     await expectRevert(
       alice,
@@ -776,7 +667,7 @@ describe('share accounting (property)', () => {
         fc.array(fc.bigInt({ min: OPEN(1), max: OPEN(50) }), { minLength: 1, maxLength: 3 }),
         fc.integer({ min: 1, max: 10_000 }),
         async (stakes, bps) => {
-          const w = account(20 + run++);
+          const w = devAccount(20 + run++);
           extraAccounts.push(w.address);
           await transfer(carol, w.address, OPEN(11));
           await send(w, staking, 'registerValidator', [w.address, 0], OPEN(10));
@@ -825,13 +716,15 @@ describe('governance', () => {
   it('passes a parameter change and a treasury grant through propose, vote, queue and execute', async () => {
     await send(governance, params, 'transferOwnership', [timelock.address]);
     await send(governance, treasury, 'transferOwnership', [timelock.address]);
-    const [who] = (await expectRevert(
-      governance,
-      params,
-      'set',
-      [UNBONDING_PERIOD, BigInt(14 * DAY)],
-      'OwnableUnauthorizedAccount',
-    ))!;
+    const [who] = (
+      await expectRevert(
+        governance,
+        params,
+        'set',
+        [UNBONDING_PERIOD, BigInt(14 * DAY)],
+        'OwnableUnauthorizedAccount',
+      )
+    ).args!;
     expect(who).toBe(governance.address);
 
     expect(await read(governor, 'CLOCK_MODE')).toBe('mode=timestamp');

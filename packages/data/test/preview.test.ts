@@ -1,29 +1,17 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { Command } from 'commander';
 import Fastify, { type FastifyInstance } from 'fastify';
-import {
-  connect,
-  createDatanet,
-  publishVersion,
-  stakeAsCurator,
-  submitContribution,
-  versionLeaf,
-  voteOnContribution,
-  type Connection,
-} from '@openledger/sdk';
+import { publishVersion, versionLeaf, type Connection } from '@openledger/sdk';
 import { keccak256, toBytes } from 'viem';
 import { mnemonicToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startDevnetProcess, type DevnetProcess } from '../../chain/test/support/devnet-process.ts';
+import type { DevnetProcess } from '../../chain/test/support/devnet-process.ts';
 import { addVersionCommands } from '../../cli/src/commands/datanet-versions.ts';
-import type { ContributionRecord } from '../src/contributions/contribution-record.ts';
 import { readRows } from '../src/contributions/row-pack.ts';
 import { exportVersionJsonl } from '../src/export/export-jsonl.ts';
 import type { Hash } from '../src/hash.ts';
-import { parseValidationStandard } from '../src/ingest/validation-standard.ts';
 import { verifyRowProof } from '../src/merkle/row-tree.ts';
 import { previewSeed, samplePositions, sampleRows } from '../src/preview/preview-seed.ts';
 import {
@@ -35,42 +23,16 @@ import { verifyPreview, type PreviewCheck } from '../src/preview/verify-preview.
 import { versionStats } from '../src/preview/version-stats.ts';
 import { accessAuthorization } from '../src/server/auth.ts';
 import { versionRoutes } from '../src/server/routes/versions.ts';
-import { DataPlane } from '../src/service/data-plane.ts';
+import type { DataPlane } from '../src/service/data-plane.ts';
 import { VersionFollower } from '../src/versions/version-follower.ts';
-
-const MNEMONIC = 'test test test test test test test test test test test junk';
-const standard = parseValidationStandard({
-  kind: 'text',
-  granularity: 'paragraph',
-  minLength: 20,
-  maxLength: 2_000,
-  languages: ['eng'],
-});
-
-const SUBJECTS = [
-  'The old fisherman',
-  'A young teacher',
-  'The village baker',
-  'Our quiet neighbour',
-  'The night nurse',
-  'A travelling musician',
-  'The station master',
-  'My grandmother',
-  'The school librarian',
-  'A careful carpenter',
-];
-const ACTIONS = [
-  'repaired the broken fence behind the chapel',
-  'wrote a long letter to her sister in the city',
-  'planted a row of apple trees along the road',
-  'painted the small boat a bright shade of blue',
-  'carried fresh bread to the families near the river',
-  'taught the children how to read the old maps',
-  'collected rain water in barrels for the garden',
-  'sang an old song about the harvest and the sea',
-  'counted the sheep that came down from the hills',
-  'built a wooden bench for the people at the market',
-];
+import {
+  ACTIONS,
+  DEV_MNEMONIC,
+  SUBJECTS,
+  contributeRows,
+  startVersionsFixture,
+  type Contributed,
+} from './support/versions-fixture.ts';
 
 /** A distinct English paragraph for every n. */
 function paragraph(n: number): string {
@@ -88,29 +50,11 @@ let curator: Connection;
 let follower: VersionFollower;
 let app: FastifyInstance;
 let base: string;
-const contributions: { record: ContributionRecord; contributionId: bigint }[] = [];
-
-async function account(url: string, index: number): Promise<Connection> {
-  return connect({ url, account: mnemonicToAccount(MNEMONIC, { addressIndex: index }) });
-}
+const contributions: Contributed[] = [];
 
 async function contribute(who: Connection, texts: string[]): Promise<void> {
   const path = join(dir, `upload-${contributions.length}.txt`);
-  await writeFile(path, texts.join('\n\n') + '\n');
-  const { record } = await plane.ingestor.ingest({
-    datanetId: datanetId.toString(),
-    contributor: who.walletClient!.account.address,
-    files: [{ path, name: 'rows.txt' }],
-    standard,
-  });
-  const { contributionId } = await submitContribution(who, {
-    datanetId,
-    dataRoot: record.dataRoot,
-    rowCount: BigInt(record.rowCount),
-    byteSize: BigInt(record.byteSize),
-  });
-  await voteOnContribution(curator, { contributionId, approve: true });
-  contributions.push({ record, contributionId });
+  contributions.push(await contributeRows({ plane, datanetId, who, curator, texts, path }));
 }
 
 /** Runs `openledger datanet <args>` in-process; returns stdout, stderr and the exit code it set. */
@@ -144,26 +88,29 @@ function checks(result: { failures: { check: PreviewCheck }[] }): PreviewCheck[]
 }
 
 beforeAll(async () => {
-  devnet = await startDevnetProcess();
-  dir = await mkdtemp(join(tmpdir(), 'openledger-preview-'));
-  plane = await DataPlane.open({ dataDir: join(dir, 'plane'), rpcUrl: devnet.url, duplicatePolicy: 'link' });
-  const [o, c, alice, bob, carol] = await Promise.all([0, 1, 2, 3, 4].map((i) => account(devnet.url, i)));
-  [owner, curator] = [o!, c!];
-  ({ datanetId } = await createDatanet(owner, { metadataURI: 'ipfs://stories' }));
-  await stakeAsCurator(curator, { datanetId });
+  let alice: Connection, bob: Connection, carol: Connection;
+  ({
+    devnet,
+    dir,
+    plane,
+    datanetId,
+    owner,
+    curator,
+    contributors: [alice, bob, carol],
+  } = await startVersionsFixture('openledger-preview-'));
   // Version 1: 12 + 9 rows (bob's last row copies one of alice's); version 2: 30 + 10 rows.
   await contribute(
-    alice!,
+    alice,
     [...Array(12).keys()].map((i) => paragraph(i)),
   );
-  await contribute(bob!, [...[...Array(8).keys()].map((i) => paragraph(20 + i)), paragraph(3)]);
+  await contribute(bob, [...[...Array(8).keys()].map((i) => paragraph(20 + i)), paragraph(3)]);
   await publishVersion(owner, { datanetId });
   await contribute(
-    carol!,
+    carol,
     [...Array(30).keys()].map((i) => paragraph(40 + i)),
   );
   await contribute(
-    bob!,
+    bob,
     [...Array(10).keys()].map((i) => paragraph(70 + i)),
   );
   // The last transaction: no block follows version 2's publish block until the test mines one.
@@ -372,12 +319,12 @@ describe('preview availability, routes and CLI', () => {
 
     const url = `${base}/datanets/${datanetId}/versions/2/export`;
     expect((await fetch(url)).status).toBe(401);
-    const stranger = mnemonicToAccount(MNEMONIC, { addressIndex: 7 });
+    const stranger = mnemonicToAccount(DEV_MNEMONIC, { addressIndex: 7 });
     const denied = await fetch(url, {
       headers: { authorization: await accessAuthorization(stranger, datanetId) },
     });
     expect(denied.status).toBe(403);
-    const ownerKey = mnemonicToAccount(MNEMONIC, { addressIndex: 0 });
+    const ownerKey = mnemonicToAccount(DEV_MNEMONIC, { addressIndex: 0 });
     const allowed = await fetch(url, {
       headers: { authorization: await accessAuthorization(ownerKey, datanetId) },
     });

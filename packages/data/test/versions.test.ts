@@ -1,63 +1,27 @@
-import { open, readFile, rm, writeFile, mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { open, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import {
-  connect,
-  createDatanet,
-  publishVersion,
-  stakeAsCurator,
-  submitContribution,
-  versionTree,
-  voteOnContribution,
-  type Connection,
-} from '@openledger/sdk';
-import { mnemonicToAccount } from 'viem/accounts';
+import { publishVersion, versionTree, type Connection } from '@openledger/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDevnetProcess, type DevnetProcess } from '../../chain/test/support/devnet-process.ts';
+import type { DevnetProcess } from '../../chain/test/support/devnet-process.ts';
 import type { ContributionRecord } from '../src/contributions/contribution-record.ts';
 import { readRows } from '../src/contributions/row-pack.ts';
 import { ExportVerificationError, exportVersionJsonl, type ExportedRow } from '../src/export/export-jsonl.ts';
 import type { Hash } from '../src/hash.ts';
-import { parseValidationStandard } from '../src/ingest/validation-standard.ts';
 import { DataPlane } from '../src/service/data-plane.ts';
 import { versionEntries } from '../src/versions/materialize-version.ts';
 import { VersionFollower } from '../src/versions/version-follower.ts';
 import { VersionIncompleteError, VersionStore } from '../src/versions/version-store.ts';
+import {
+  ACTIONS,
+  SUBJECTS,
+  account,
+  contributeRows,
+  standard,
+  startVersionsFixture,
+  type Contributed,
+} from './support/versions-fixture.ts';
 
-const MNEMONIC = 'test test test test test test test test test test test junk';
-const standard = parseValidationStandard({
-  kind: 'text',
-  granularity: 'paragraph',
-  minLength: 20,
-  maxLength: 2_000,
-  languages: ['eng'],
-});
-
-const SUBJECTS = [
-  'The old fisherman',
-  'A young teacher',
-  'The village baker',
-  'Our quiet neighbour',
-  'The night nurse',
-  'A travelling musician',
-  'The station master',
-  'My grandmother',
-  'The school librarian',
-  'A careful carpenter',
-];
-const ACTIONS = [
-  'repaired the broken fence behind the chapel',
-  'wrote a long letter to her sister in the city',
-  'planted a row of apple trees along the road',
-  'painted the small boat a bright shade of blue',
-  'carried fresh bread to the families near the river',
-  'taught the children how to read the old maps',
-  'collected rain water in barrels for the garden',
-  'sang an old song about the harvest and the sea',
-  'counted the sheep that came down from the hills',
-  'built a wooden bench for the people at the market',
-];
 const ENDINGS = [
   'before the first snow covered the valley',
   'while the church bells rang across the square',
@@ -85,32 +49,10 @@ let alice: Connection;
 let bob: Connection;
 let carol: Connection;
 
-async function account(url: string, index: number): Promise<Connection> {
-  return connect({ url, account: mnemonicToAccount(MNEMONIC, { addressIndex: index }) });
-}
-
 /** Ingests the paragraphs into `into`, submits the contribution as `who` and has the curator approve it. */
-async function contribute(
-  who: Connection,
-  texts: string[],
-  into: DataPlane = plane,
-): Promise<{ record: ContributionRecord; contributionId: bigint }> {
+async function contribute(who: Connection, texts: string[], into: DataPlane = plane): Promise<Contributed> {
   const path = join(dir, `upload-${Math.random().toString(36).slice(2)}.txt`);
-  await writeFile(path, texts.join('\n\n') + '\n');
-  const { record } = await into.ingestor.ingest({
-    datanetId: datanetId.toString(),
-    contributor: who.walletClient!.account.address,
-    files: [{ path, name: 'rows.txt' }],
-    standard,
-  });
-  const { contributionId } = await submitContribution(who, {
-    datanetId,
-    dataRoot: record.dataRoot,
-    rowCount: BigInt(record.rowCount),
-    byteSize: BigInt(record.byteSize),
-  });
-  await voteOnContribution(curator, { contributionId, approve: true });
-  return { record, contributionId };
+  return contributeRows({ plane: into, datanetId, who, curator, texts, path });
 }
 
 function collector(): { out: Writable; text: () => string } {
@@ -128,22 +70,18 @@ function blobPath(hash: Hash): string {
   return join(dir, 'plane', 'blobs', 'objects', hash.slice(2, 4), hash.slice(4, 6), hash.slice(2));
 }
 
-const contributions: { record: ContributionRecord; contributionId: bigint }[] = [];
+const contributions: Contributed[] = [];
 
 beforeAll(async () => {
-  devnet = await startDevnetProcess();
-  dir = await mkdtemp(join(tmpdir(), 'openledger-versions-'));
-  plane = await DataPlane.open({ dataDir: join(dir, 'plane'), rpcUrl: devnet.url, duplicatePolicy: 'link' });
-  const accounts = await Promise.all([0, 1, 2, 3, 4].map((i) => account(devnet.url, i)));
-  [owner, curator, alice, bob, carol] = accounts as [
-    Connection,
-    Connection,
-    Connection,
-    Connection,
-    Connection,
-  ];
-  ({ datanetId } = await createDatanet(owner, { metadataURI: 'ipfs://stories' }));
-  await stakeAsCurator(curator, { datanetId });
+  ({
+    devnet,
+    dir,
+    plane,
+    datanetId,
+    owner,
+    curator,
+    contributors: [alice, bob, carol],
+  } = await startVersionsFixture('openledger-versions-'));
 
   // Version 1: alice's 12 rows, then bob's 9 (one of them an exact copy of one of alice's).
   contributions.push(
