@@ -3,40 +3,14 @@ import { readFile, rename, rm } from 'node:fs/promises';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { connect, shortMessage } from '@openledger/sdk';
 import { integer } from '../options.ts';
-import { DEFAULT_DATA_PORT } from './data.ts';
+import { DEFAULT_DATA_PLANE, dataPlaneUrl, failure } from './data-plane-client.ts';
 import { DEFAULT_RPC, id, printJson, signerFrom, uint, type ConnectionFlags } from './protocol.ts';
-
-/** The data plane `openledger devnet` (and `openledger data serve`) starts by default. */
-const DEFAULT_DATA_PLANE = `http://127.0.0.1:${DEFAULT_DATA_PORT}`;
 
 interface DataPlaneFlags {
   dataPlane: string;
-}
-
-function url(value: string): string {
-  try {
-    const parsed = new URL(value);
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error();
-  } catch {
-    throw new InvalidArgumentError(`expected an http(s) URL, got "${value}"`);
-  }
-  return value.replace(/\/+$/, '');
-}
-
-/** The `{ error: { code, message } }` of a data plane answer, as one line. */
-async function failure(response: Response, what: string): Promise<Error> {
-  const text = await response.text().catch(() => '');
-  let message = text.slice(0, 500);
-  try {
-    const body = JSON.parse(text) as { error?: { code?: string; message?: string } };
-    if (body.error) message = `${body.error.code}: ${body.error.message}`;
-  } catch {
-    // Not JSON: the text itself.
-  }
-  return new Error(`${what}: HTTP ${response.status}${message ? ` ${message}` : ''}`);
 }
 
 async function get(target: string, what: string, headers: Record<string, string> = {}): Promise<Response> {
@@ -75,7 +49,7 @@ export function addVersionCommands(datanet: Command): Command {
       .description("print a Datanet version's verifiable preview (sampled rows with proofs, statistics)")
       .argument('<datanetId>', 'the Datanet', id)
       .argument('<version>', 'the version', id)
-      .option('--data-plane <url>', 'URL of the data plane', url, DEFAULT_DATA_PLANE)
+      .option('--data-plane <url>', 'URL of the data plane', dataPlaneUrl, DEFAULT_DATA_PLANE)
       .option('--n <rows>', 'rows to sample (1 to 100)', integer(1, 100), 20)
       .action(async (datanetId: bigint, version: bigint, flags: DataPlaneFlags & { n: number }) => {
         const response = await get(
@@ -122,7 +96,7 @@ export function addVersionCommands(datanet: Command): Command {
       .description("download a Datanet version's rows as JSONL (owner, curator or licence holder)")
       .argument('<datanetId>', 'the Datanet', id)
       .argument('<version>', 'the version', id)
-      .option('--data-plane <url>', 'URL of the data plane', url, DEFAULT_DATA_PLANE)
+      .option('--data-plane <url>', 'URL of the data plane', dataPlaneUrl, DEFAULT_DATA_PLANE)
       .requiredOption('--out <file>', 'where to write the JSONL')
       .option('--purchase <id>', 'DataMarket purchase id of your licence (licence holders)', uint)
       .addOption(

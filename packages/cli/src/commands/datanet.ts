@@ -17,11 +17,11 @@ import {
   type Connection,
 } from '@openledger/sdk';
 import { amountOfOpen, integer } from '../options.ts';
+import { DEFAULT_DATA_PLANE, dataPlaneUrl, failure } from './data-plane-client.ts';
 import { addVersionCommands } from './datanet-versions.ts';
 import { bytes32, id, printJson, protocolVerb, signerFrom, uint, type ConnectionFlags } from './protocol.ts';
 
 /** The data plane `openledger devnet` starts. */
-export const DEFAULT_DATA_PLANE = 'http://127.0.0.1:8550';
 
 interface CreateFlags {
   metadata: string;
@@ -322,33 +322,10 @@ export function datanetCommand(): Command {
 
 // ---------------------------------------------------------------- the data plane
 
-function dataPlaneUrl(value: string): string {
-  try {
-    const parsed = new URL(value);
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error();
-  } catch {
-    throw new InvalidArgumentError(`expected an http(s) URL, got "${value}"`);
-  }
-  return value.replace(/\/+$/, '');
-}
-
 function contributionUuid(value: string): string {
   if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value))
     throw new InvalidArgumentError(`expected the data plane's contribution id (a UUID), got "${value}"`);
   return value.toLowerCase();
-}
-
-/** An answer of the data plane that is not a success, as one line: `HTTP 413 file-too-large: …`. */
-async function failure(response: Response, what: string): Promise<Error> {
-  const text = await response.text().catch(() => '');
-  let message = text.slice(0, 500);
-  try {
-    const body = JSON.parse(text) as { error?: { code?: string; message?: string } };
-    if (body.error) message = `${body.error.code}: ${body.error.message}`;
-  } catch {
-    // Not JSON: the text itself.
-  }
-  return new Error(`${what}: HTTP ${response.status}${message ? ` ${message}` : ''}`);
 }
 
 /** One JSON request to the data plane; throws with its `{ error }` on anything but 2xx. */
