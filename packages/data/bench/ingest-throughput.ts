@@ -5,8 +5,9 @@
  * with a sprinkling of personal data), cut into files of `--file-mb` (10 MB, well under the upload
  * limit), and ingests each file as one contribution through the real ContributionIngestor on disk:
  * parse → rows → validate → scrub → exact + near dedup (LevelDB) → quality → row pack, index and
- * Merkle tree in the content store → record. Per corpus it reports MB/s, rows/s and the peak RSS,
- * so flat memory as the corpus grows shows that nothing holds the corpus. The reference, run in the
+ * Merkle tree in the content store → record. Each corpus is ingested by a fresh child process, which
+ * reports MB/s, rows/s and its peak RSS (`maxRSS`), so flat memory as the corpus grows shows that
+ * nothing holds the corpus. The reference, run in the
  * same process on the same files, is the floor any ingester pays: reading every byte and hashing
  * every row; `ratio` = pipeline MB/s ÷ reference MB/s.
  *
@@ -15,7 +16,7 @@
  */
 import { execFile } from 'node:child_process';
 import { createReadStream } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -37,6 +38,8 @@ const { values } = parseArgs({
     'file-mb': { type: 'string', default: '10' },
     seed: { type: 'string', default: '1' },
     'skip-near-dup': { type: 'boolean', default: false },
+    /** Internal: ingest the corpus in this directory and print {rows, seconds, peakRssMb}. */
+    ingest: { type: 'string' },
   },
 });
 const sizes = values.sizes.split(',').map(Number);
@@ -84,23 +87,11 @@ async function writeCorpus(
       parts.push(p);
       size += p.length + 2;
     }
-    const path = join(dir, `part-${files.length}-${serialStart}.txt`);
+    const path = join(dir, `part-${files.length}.txt`);
     await writeFile(path, parts.join('\n\n'));
     files.push(path);
   }
   return { files, serial };
-}
-
-/** Peak resident memory while `work` runs, sampled every 50 ms. */
-async function withPeakRss<T>(work: () => Promise<T>): Promise<{ result: T; peakRssMb: number }> {
-  let peak = process.memoryUsage.rss();
-  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 50);
-  try {
-    const result = await work();
-    return { result, peakRssMb: Math.round(Math.max(peak, process.memoryUsage.rss()) / 1048576) };
-  } finally {
-    clearInterval(timer);
-  }
 }
 
 async function reference(files: string[]): Promise<{ mbPerSec: number; rows: number }> {
@@ -125,59 +116,77 @@ const standard = parseValidationStandard({
   minLength: 20,
   maxLength: 20_000,
 });
+/** Ingests every file of `dir` (one contribution each) into fresh stores under `dir`. */
+async function ingestCorpus(dir: string): Promise<{ rows: number; seconds: number; peakRssMb: number }> {
+  const files = (await readdir(dir)).filter((f) => f.endsWith('.txt')).sort(byPart);
+  const blobs = await FsContentStore.open(join(dir, 'blobs'));
+  const records = await RecordDb.open(join(dir, 'records'));
+  const exact = await LevelExactIndex.open(join(dir, 'exact'));
+  const lsh = await LevelLshIndex.open(join(dir, 'lsh'));
+  const stage = new DedupStage({ exact, lsh });
+  const ingestor = new ContributionIngestor({ blobs, records, dedup: () => Promise.resolve(stage) });
+  const started = performance.now();
+  let rows = 0;
+  for (const [i, name] of files.entries()) {
+    const contributor = `0x${(i + 1).toString(16).padStart(40, '0')}` as const;
+    const { record } = await ingestor.ingest({
+      datanetId: '1',
+      contributor,
+      files: [{ path: join(dir, name), name }],
+      standard,
+    });
+    rows += record.rowCount;
+  }
+  const seconds = (performance.now() - started) / 1000;
+  await records.close();
+  await exact.close();
+  await lsh.close();
+  return { rows, seconds, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024) };
+}
+
+function byPart(a: string, b: string): number {
+  return Number(/\d+/.exec(a)![0]) - Number(/\d+/.exec(b)![0]);
+}
+
+if (values.ingest) {
+  console.log(JSON.stringify(await ingestCorpus(values.ingest)));
+  process.exit(0);
+}
+
+const self = fileURLToPath(import.meta.url);
 const runs = [];
 let serial = 0;
 for (const mb of sizes) {
   const dir = await mkdtemp(join(tmpdir(), 'openledger-bench-data-'));
   try {
     log(`generating ${mb} MB corpus…`);
-    const corpus = await writeCorpus(join(dir), mb * 1024 * 1024, serial);
+    const corpus = await writeCorpus(dir, mb * 1024 * 1024, serial);
     serial = corpus.serial;
-    const blobs = await FsContentStore.open(join(dir, 'blobs'));
-    const records = await RecordDb.open(join(dir, 'records'));
-    const stage = new DedupStage({
-      exact: await LevelExactIndex.open(join(dir, 'exact')),
-      lsh: await LevelLshIndex.open(join(dir, 'lsh')),
-    });
-    const ingestor = new ContributionIngestor({ blobs, records, dedup: () => Promise.resolve(stage) });
-    log(`ingesting ${corpus.files.length} files…`);
-    const started = performance.now();
-    const { result, peakRssMb } = await withPeakRss(async () => {
-      let rows = 0;
-      for (const [i, path] of corpus.files.entries()) {
-        const contributor = `0x${(i + 1).toString(16).padStart(40, '0')}` as const;
-        const { record } = await ingestor.ingest({
-          datanetId: '1',
-          contributor,
-          files: [{ path, name: `part-${i}.txt` }],
-          standard,
-        });
-        rows += record.rowCount;
-      }
-      return rows;
-    });
-    const seconds = (performance.now() - started) / 1000;
+    log(`ingesting ${corpus.files.length} files in a child process…`);
+    const { stdout } = await promisify(execFile)(process.execPath, [
+      '--import',
+      'tsx',
+      self,
+      '--ingest',
+      dir,
+    ]);
+    const run = JSON.parse(stdout) as { rows: number; seconds: number; peakRssMb: number };
     const ref = await reference(corpus.files);
-    const mbPerSec = round(mb / seconds);
+    const mbPerSec = round(mb / run.seconds);
     runs.push({
       corpusMb: mb,
       files: corpus.files.length,
-      rows: result,
-      seconds: round(seconds),
+      rows: run.rows,
+      seconds: round(run.seconds),
       mbPerSec,
-      rowsPerSec: Math.round(result / seconds),
-      peakRssMb,
+      rowsPerSec: Math.round(run.rows / run.seconds),
+      peakRssMb: run.peakRssMb,
       reference: ref,
       ratio: round(mbPerSec / ref.mbPerSec, 3),
     });
-    const mem = process.memoryUsage();
     log(
-      `heap ${Math.round(mem.heapUsed / 1048576)} MB, external ${Math.round(mem.external / 1048576)} MB, arrayBuffers ${Math.round(mem.arrayBuffers / 1048576)} MB, rss ${Math.round(mem.rss / 1048576)} MB`,
+      `${mb} MB: ${mbPerSec} MB/s, ${Math.round(run.rows / run.seconds)} rows/s, peak RSS ${run.peakRssMb} MB`,
     );
-    log(`${mb} MB: ${mbPerSec} MB/s, ${Math.round(result / seconds)} rows/s, peak RSS ${peakRssMb} MB`);
-    await records.close();
-    await (stage.exact as LevelExactIndex).close();
-    await (stage.lsh as LevelLshIndex).close();
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

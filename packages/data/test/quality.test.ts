@@ -1,7 +1,8 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { rowFeatures } from '../src/quality/row-features.ts';
 import { scoreContribution } from '../src/quality/score-contribution.ts';
-import { RULES, scoreRow } from '../src/quality/score-row.ts';
+import { contextFactor, RULES, scoreRow } from '../src/quality/score-row.ts';
 
 const PROSE = [
   'The river rises in the northern hills and flows south through a broad valley, where farmers have grown wheat and barley for centuries. In spring the water is high and cold, and the old stone bridge at the edge of the town is sometimes closed for a few days.',
@@ -128,6 +129,22 @@ describe('scoreRow', () => {
     expect(ruleIds(dense.reasons)).toEqual(['near-duplicates']);
   });
 
+  it('applies the contribution-level factor as a separate multiplier', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...PROSE, 'BUY CHEAP WATCHES NOW', 'Thanks!'),
+        fc.double({ min: 0, max: 1 }),
+        (text, d) => {
+          const f = rowFeatures(text);
+          const expected = scoreRow(f, { nearDupDensity: d }).score;
+          expect(scoreRow(f).score * contextFactor({ nearDupDensity: d })).toBeCloseTo(expected, 12);
+        },
+      ),
+    );
+    expect(contextFactor({ nearDupDensity: 0.6 })).toBeCloseTo(0.7);
+    expect(contextFactor({})).toBe(1);
+  });
+
   it('multiplies the documented penalties', () => {
     const s = score('BUY CHEAP WATCHES NOW');
     // uppercase (weight 0.6, 100 % caps) and short (weight 0.2, 4 words → severity 0.25).
@@ -137,12 +154,12 @@ describe('scoreRow', () => {
 });
 
 describe('scoreContribution', () => {
+  const NO_ROWS = { unique: 0, near: 0, exact: 0 };
   it('summarises row scores and duplicates', () => {
     const scores = [1, 0.95, 0.9, 0.85, 0.8, 0.5, 0.05, 1, 1, 0.99];
-    const statuses = ['unique', 'unique', 'near-duplicate', 'exact-duplicate', 'unique'] as const;
     const c = scoreContribution(
       scores.map((score) => ({ score, reasons: [] })),
-      statuses.map((status) => ({ status })),
+      { unique: 3, near: 1, exact: 1 },
     );
     expect(c.rows).toBe(10);
     expect(c.mean).toBeCloseTo(8.04 / 10);
@@ -153,7 +170,7 @@ describe('scoreContribution', () => {
   });
 
   it('handles empty input and rejects scores outside [0, 1]', () => {
-    expect(scoreContribution([], [])).toEqual({
+    expect(scoreContribution([], NO_ROWS)).toEqual({
       rows: 0,
       mean: 0,
       p10: 0,
@@ -161,6 +178,6 @@ describe('scoreContribution', () => {
       nearDupDensity: 0,
       duplicateRate: 0,
     });
-    expect(() => scoreContribution([1.2], [])).toThrow(RangeError);
+    expect(() => scoreContribution([1.2], NO_ROWS)).toThrow(RangeError);
   });
 });

@@ -4,13 +4,6 @@ import { CorruptBlobError, type ContentStore } from '../store/content-store.ts';
 /** Bytes per row in a contribution's index blob: hash (32), offset (8), length (4), quality (1). */
 export const INDEX_ENTRY_BYTES = 45;
 
-export interface PackedRow {
-  hash: Hash;
-  text: string;
-  /** 0..1 */
-  quality: number;
-}
-
 export interface StoredRow {
   index: number;
   hash: Hash;
@@ -19,41 +12,26 @@ export interface StoredRow {
 }
 
 /**
- * Writes a contribution's rows as two blobs: the texts back to back (`pack`), and a fixed-width
- * index of (hash, offset, length, quality) per row. Both are content-addressed and immutable, so
- * writing them before the record is committed leaves, after a crash, only unreferenced blobs.
+ * A contribution's rows are stored as two blobs: the texts back to back (the pack, streamed into the
+ * store as rows are accepted), and this fixed-width index of (hash, offset, length, quality) per row,
+ * written once every row is known. Both are content-addressed and immutable, so writing them before
+ * the record is committed leaves, after a crash, only unreferenced blobs.
  */
-export async function writeRowPack(
+export async function writeRowIndex(
   store: ContentStore,
-  rows: readonly PackedRow[],
-): Promise<{ pack: Hash; index: Hash; byteSize: number }> {
-  const index = Buffer.alloc(rows.length * INDEX_ENTRY_BYTES);
+  rows: { hashes: readonly Hash[]; lengths: readonly number[]; qualities: readonly number[] },
+): Promise<Hash> {
+  const index = Buffer.alloc(rows.hashes.length * INDEX_ENTRY_BYTES);
   let offset = 0;
-  rows.forEach((row, i) => {
-    const length = Buffer.byteLength(row.text, 'utf8');
+  rows.hashes.forEach((hash, i) => {
     const at = i * INDEX_ENTRY_BYTES;
-    index.write(row.hash.slice(2), at, 'hex');
+    index.write(hash.slice(2), at, 'hex');
     index.writeBigUInt64BE(BigInt(offset), at + 32);
-    index.writeUInt32BE(length, at + 40);
-    index.writeUInt8(Math.round(row.quality * 255), at + 44);
-    offset += length;
+    index.writeUInt32BE(rows.lengths[i]!, at + 40);
+    index.writeUInt8(Math.round(rows.qualities[i]! * 255), at + 44);
+    offset += rows.lengths[i]!;
   });
-  async function* texts(): AsyncGenerator<Uint8Array> {
-    const batch: Buffer[] = [];
-    let size = 0;
-    for (const row of rows) {
-      const bytes = Buffer.from(row.text, 'utf8');
-      batch.push(bytes);
-      size += bytes.length;
-      if (size >= 1 << 20) {
-        yield Buffer.concat(batch.splice(0));
-        size = 0;
-      }
-    }
-    if (batch.length > 0) yield Buffer.concat(batch);
-  }
-  const pack = await store.putStream(texts());
-  return { pack: pack.hash, index: await store.put(index), byteSize: pack.size };
+  return store.put(index);
 }
 
 /**

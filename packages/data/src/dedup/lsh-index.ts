@@ -200,9 +200,6 @@ const ENTRY_PREFIX = 0x65; // 'e'
 const LAYOUT_VERSION = 1;
 const EMPTY_IDS = new Uint32Array(0);
 
-/** Default number of band buckets a {@link LevelLshIndex} keeps in memory (~20 MB for small buckets). */
-export const DEFAULT_BUCKET_CACHE = 200_000;
-
 interface LevelLshMeta {
   version: number;
   numPerm: number;
@@ -289,13 +286,6 @@ function findKey(keys: Float64Array, key: number): number {
   return -1;
 }
 
-/** Bucket contents by sorted key, as read at index generation `generation`. */
-interface BucketSnapshot {
-  generation: number;
-  keys: Float64Array;
-  ids: Uint32Array[];
-}
-
 function decodeEntry(value: Uint8Array, numPerm: number): LshStored {
   const view = new DataView(value.buffer, value.byteOffset, value.byteLength);
   const signature = new Uint32Array(numPerm);
@@ -316,8 +306,8 @@ function decodeEntry(value: Uint8Array, numPerm: number): LshStored {
  *   `e` ‖ 4-byte id (BE)   → the signature (numPerm × uint32 LE) ‖ JSON [contributionId, rowIndex, contributor]
  * A row costs a ~600-byte entry plus 32 bucket records (most buckets hold one id: ~20 bytes each with
  * LevelDB's per-record overhead), ~1.3 KB in all, so 10 million rows are ~13 GB on disk (less after
- * LevelDB's compression) and only LevelDB's caches and a bounded bucket cache in memory. Lookups are two `getMany` calls per contribution (buckets, then
- * the candidates' entries). `addMany` reads the touched buckets, appends and writes everything — the
+ * LevelDB's compression) and only LevelDB's own caches in memory. A lookup of many rows is two `getMany`
+ * calls (buckets, then the candidates' entries). `addMany` reads the touched buckets, appends and writes everything — the
  * new entries, buckets and `nextId` — in one synced batch, so a crash leaves all of it or none. It is
  * not safe to run two `addMany` calls on one index concurrently (the Datanet's writer is single).
  */
@@ -327,16 +317,7 @@ export class LevelLshIndex implements LshIndex {
     readonly params: LshParams,
     private nextId: number,
     private readonly maxBucket: number,
-    private readonly cacheSize: number,
   ) {}
-
-  private readonly cache = new Map<number, Uint32Array>();
-  private generation = 0;
-  /**
-   * The buckets read by the latest `query`, valid while `generation` is unchanged: the `addMany` that
-   * commits the rows just checked then reads no bucket again (it touches the buckets it was queried on).
-   */
-  private snapshot: BucketSnapshot | undefined;
 
   /**
    * Opens (creating if needed) the index in `dir`. The parameters are stored on creation; reopening
@@ -346,7 +327,6 @@ export class LevelLshIndex implements LshIndex {
     dir: string,
     params: Partial<LshParams> = {},
     maxBucket = DEFAULT_MAX_BUCKET,
-    cacheSize = DEFAULT_BUCKET_CACHE,
   ): Promise<LevelLshIndex> {
     const p = { ...DEFAULT_LSH_PARAMS, ...params };
     checkLshParams(p);
@@ -374,47 +354,17 @@ export class LevelLshIndex implements LshIndex {
       }
       nextId = meta.nextId;
     }
-    return new LevelLshIndex(db, p, nextId, maxBucket, cacheSize);
+    return new LevelLshIndex(db, p, nextId, maxBucket);
   }
 
   get size(): number {
     return this.nextId;
   }
 
-  /**
-   * Bucket contents (an empty array for an absent bucket) of the sorted, unique `keys`, aligned with
-   * them, through a bounded cache and the latest query's snapshot. Both are coherent because every
-   * write goes through this instance's `addMany` (LevelDB's lock keeps other processes out): `addMany`
-   * updates the cached buckets it writes and bumps the generation (which retires the snapshot), and a
-   * read that overlapped a write (its generation changed) fills neither.
-   */
+  /** Bucket contents (an empty array for an absent bucket) of `keys`, aligned with them. */
   private async buckets(keys: Float64Array): Promise<Uint32Array[]> {
-    const out = new Array<Uint32Array>(keys.length);
-    const missing: number[] = [];
-    const snapshot = this.snapshot?.generation === this.generation ? this.snapshot : undefined;
-    for (let i = 0; i < keys.length; i++) {
-      const k = keys[i]!;
-      let hit = this.cache.get(k);
-      if (!hit && snapshot) {
-        const at = findKey(snapshot.keys, k);
-        if (at >= 0) hit = snapshot.ids[at];
-      }
-      if (hit) out[i] = hit;
-      else missing.push(i);
-    }
-    if (missing.length === 0) return out;
-    const generation = this.generation;
-    const values = await this.db.getMany(bucketKeys(missing.map((i) => keys[i]!)));
-    const fill = generation === this.generation;
-    if (fill && this.cache.size + missing.length > this.cacheSize) this.cache.clear();
-    const cache = fill && missing.length <= this.cacheSize;
-    for (let j = 0; j < missing.length; j++) {
-      const v = values[j];
-      const ids = v === undefined ? EMPTY_IDS : decodeIds(v);
-      out[missing[j]!] = ids;
-      if (cache) this.cache.set(keys[missing[j]!]!, ids);
-    }
-    return out;
+    const values = await this.db.getMany(bucketKeys(keys));
+    return values.map((v) => (v === undefined ? EMPTY_IDS : decodeIds(v)));
   }
 
   async query(keysPerRow: ReadonlyArray<readonly number[]>): Promise<number[][]> {
@@ -425,9 +375,7 @@ export class LevelLshIndex implements LshIndex {
     let n = 0;
     for (const keys of keysPerRow) for (const k of keys) all[n++] = k;
     const unique = sortedUniqueKeys(all);
-    const generation = this.generation;
     const lists = await this.buckets(unique);
-    if (generation === this.generation) this.snapshot = { generation, keys: unique, ids: lists };
     const found: Uint32Array[] = [];
     return keysPerRow.map((keys) => {
       found.length = 0;
@@ -503,8 +451,6 @@ export class LevelLshIndex implements LshIndex {
     }
     const bucketBuf = Buffer.allocUnsafe(bucketBytes);
     const keyBuf = Buffer.allocUnsafe(touched.length * BUCKET_KEY_BYTES);
-    const cache = touched.length <= this.cacheSize;
-    const written: Uint8Array[] = cache ? new Array<Uint8Array>(touched.length) : [];
     at = 0;
     for (let s = 0; s < touched.length; s++) {
       const begin = at;
@@ -527,23 +473,15 @@ export class LevelLshIndex implements LshIndex {
         }
       }
       writeBucketKey(keyBuf, s * BUCKET_KEY_BYTES, touched[s]!);
-      const value = bucketBuf.subarray(begin, at);
-      batch.put(keyBuf.subarray(s * BUCKET_KEY_BYTES, (s + 1) * BUCKET_KEY_BYTES), value);
-      if (cache) written[s] = value;
+      batch.put(
+        keyBuf.subarray(s * BUCKET_KEY_BYTES, (s + 1) * BUCKET_KEY_BYTES),
+        bucketBuf.subarray(begin, at),
+      );
     }
     const next = first + entries.length;
     const meta: LevelLshMeta = { version: LAYOUT_VERSION, ...this.params, nextId: next };
     batch.put(META_KEY, Buffer.from(JSON.stringify(meta)));
-    this.generation++;
-    this.snapshot = undefined;
-    try {
-      await batch.write({ sync: true });
-    } catch (e) {
-      this.cache.clear();
-      throw e;
-    }
-    if (this.cache.size + touched.length > this.cacheSize) this.cache.clear();
-    if (cache) for (let s = 0; s < touched.length; s++) this.cache.set(touched[s]!, decodeIds(written[s]!));
+    await batch.write({ sync: true });
     this.nextId = next;
     return ids;
   }

@@ -2,7 +2,7 @@
  * A contribution's quality summary for curators: the distribution of its row scores and how much of it
  * duplicates the Datanet or itself.
  */
-import type { DedupStatus } from '../dedup/dedup-stage.ts';
+import type { DedupCounts } from '../dedup/dedup-session.ts';
 import type { RowScore } from './score-row.ts';
 
 export interface ContributionScore {
@@ -21,13 +21,13 @@ export interface ContributionScore {
 }
 
 /**
- * Summarises row scores (numbers or {@link RowScore}s) and the dedup stage's per-row results. The two lists
- * need not be the same length: under the 'reject' policy the scores usually cover the stored (unique)
- * rows while the dedup results cover every row uploaded.
+ * Summarises row scores (numbers or {@link RowScore}s) and the dedup stage's counts. They need not cover
+ * the same rows: under the 'reject' policy the scores usually cover the stored (unique) rows while the
+ * dedup counts cover every row uploaded.
  */
 export function scoreContribution(
   rowScores: ReadonlyArray<number | RowScore>,
-  dedupResults: ReadonlyArray<{ status: DedupStatus }>,
+  dedup: DedupCounts,
 ): ContributionScore {
   const scores = rowScores.map((s) => (typeof s === 'number' ? s : s.score));
   for (const s of scores) {
@@ -41,13 +41,8 @@ export function scoreContribution(
   }
   const sorted = scores.slice().sort((a, b) => a - b);
   const p10 = sorted.length === 0 ? 0 : sorted[Math.max(0, Math.ceil(0.1 * sorted.length) - 1)]!;
-  let near = 0;
-  let exact = 0;
-  for (const r of dedupResults) {
-    if (r.status === 'near-duplicate') near++;
-    else if (r.status === 'exact-duplicate') exact++;
-  }
-  const n = dedupResults.length;
+  const { near, exact } = dedup;
+  const n = dedup.unique + near + exact;
   return {
     rows: scores.length,
     mean: scores.length === 0 ? 0 : sum / scores.length,

@@ -57,6 +57,9 @@ const pct = (x: number): string => `${(x * 100).toFixed(0)} %`;
 /** Linear ramp: 0 at `from`, 1 at `to` (either direction). */
 const ramp = (x: number, from: number, to: number): number => clamp01((x - from) / (to - from));
 
+const NEAR_DUP_WEIGHT = 0.3;
+const nearDupSeverity = (density: number): number => (density > 0.1 ? ramp(density, 0.1, 0.6) : 0);
+
 export const RULES: readonly Rule[] = [
   {
     id: 'short',
@@ -201,14 +204,12 @@ export const RULES: readonly Rule[] = [
   },
   {
     id: 'near-duplicates',
-    weight: 0.3,
+    weight: NEAR_DUP_WEIGHT,
     check: (_f, ctx) => {
       const d = ctx.nearDupDensity ?? 0;
-      return d > 0.1
-        ? {
-            severity: ramp(d, 0.1, 0.6),
-            detail: `${pct(d)} of the contribution are near duplicates (> 10 %)`,
-          }
+      const severity = nearDupSeverity(d);
+      return severity > 0
+        ? { severity, detail: `${pct(d)} of the contribution are near duplicates (> 10 %)` }
         : undefined;
     },
   },
@@ -225,4 +226,13 @@ export function scoreRow(features: RowFeatures, context: ScoreRowContext = {}): 
     reasons.push(`${rule.id}: ${hit.detail}, −${(penalty * 100).toFixed(0)} %`);
   }
   return { score: Math.max(0, Math.min(1, score)), reasons };
+}
+
+/**
+ * The factor the contribution-level rule (near-duplicates) applies to every row of a contribution:
+ * `scoreRow(f, ctx).score === scoreRow(f).score × contextFactor(ctx)`, so rows can be scored as they
+ * stream in and the factor applied once the whole contribution has been deduplicated.
+ */
+export function contextFactor(context: ScoreRowContext): number {
+  return 1 - NEAR_DUP_WEIGHT * nearDupSeverity(context.nearDupDensity ?? 0);
 }

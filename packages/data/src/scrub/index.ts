@@ -1,6 +1,7 @@
 export { scrubText, detectCandidates, resolveOverlaps, DETECTORS, type ScrubResult } from './scrub-text.ts';
 export {
   scrubReport,
+  ScrubReportBuilder,
   scrubRows,
   maskPreview,
   type ScrubReport,

@@ -117,31 +117,36 @@ function emptyCounts(): Record<ScrubKind, number> {
 }
 
 /**
- * The contributor's report for scrubbed rows: counts per kind and, for each finding, its row, file,
- * line (or page / record) and offsets with a masked preview. Never contains a removed value.
+ * Builds the contributor's report for scrubbed rows as rows stream in: counts per kind and, for each
+ * finding, its row, file, line (or page / record) and offsets with a masked preview. Holds only the
+ * listed entries (at most `maxEntries`), never a removed value.
  */
-export function scrubReport(
-  rows: readonly ScrubbedRowInput[],
-  options: ScrubReportOptions = {},
-): ScrubReport {
-  const maxEntries = options.maxEntries ?? 10_000;
-  const counts = emptyCounts();
-  const findings: ScrubReportEntry[] = [];
-  let total = 0;
-  let rowsWithFindings = 0;
-  let omitted = 0;
-  const ordered = [...rows].sort((a, b) => a.index - b.index);
-  for (const row of ordered) {
-    if (row.findings.length === 0) continue;
-    rowsWithFindings++;
+export class ScrubReportBuilder {
+  private readonly maxEntries: number;
+  private readonly counts = emptyCounts();
+  private readonly findings: ScrubReportEntry[] = [];
+  private total = 0;
+  private rowsWithFindings = 0;
+  private omitted = 0;
+  private lastRow = -1;
+
+  constructor(options: ScrubReportOptions = {}) {
+    this.maxEntries = options.maxEntries ?? 10_000;
+  }
+
+  /** Adds what was found in one row (or in one value of a structured row); rows come in index order. */
+  add(row: ScrubbedRowInput): void {
+    if (row.findings.length === 0) return;
+    if (row.index !== this.lastRow) this.rowsWithFindings++;
+    this.lastRow = row.index;
     const sorted = [...row.findings].sort((a, b) => a.start - b.start);
     let newlines = 0;
     let scanned = 0;
     for (const f of sorted) {
-      counts[f.kind]++;
-      total++;
-      if (findings.length >= maxEntries) {
-        omitted++;
+      this.counts[f.kind]++;
+      this.total++;
+      if (this.findings.length >= this.maxEntries) {
+        this.omitted++;
         continue;
       }
       const entry: ScrubReportEntry = {
@@ -165,10 +170,30 @@ export function scrubReport(
       }
       if (row.source.page !== undefined) entry.page = row.source.page;
       if (row.source.record !== undefined) entry.record = row.source.record;
-      findings.push(entry);
+      this.findings.push(entry);
     }
   }
-  return { rowsScanned: rows.length, rowsWithFindings, totalFindings: total, counts, findings, omitted };
+
+  report(rowsScanned: number): ScrubReport {
+    return {
+      rowsScanned,
+      rowsWithFindings: this.rowsWithFindings,
+      totalFindings: this.total,
+      counts: { ...this.counts },
+      findings: [...this.findings],
+      omitted: this.omitted,
+    };
+  }
+}
+
+/** The report for scrubbed rows held in memory (see {@link ScrubReportBuilder}). */
+export function scrubReport(
+  rows: readonly ScrubbedRowInput[],
+  options: ScrubReportOptions = {},
+): ScrubReport {
+  const builder = new ScrubReportBuilder(options);
+  for (const row of [...rows].sort((a, b) => a.index - b.index)) builder.add(row);
+  return builder.report(rows.length);
 }
 
 /** Scrubs each row's text and reports what was removed: the rows as they may be stored, and the report. */
