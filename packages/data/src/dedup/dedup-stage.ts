@@ -31,7 +31,8 @@
  * stage; a Datanet must have one stage (one writer) at a time, and a contribution checked before
  * another one's commit is not compared with it: check, store and commit one contribution at a time.
  */
-import { RowError, type Row } from '../types.ts';
+import type { RowError } from '../types.ts';
+import { type Row } from '../types.ts';
 import {
   DedupSession,
   duplicateError,
