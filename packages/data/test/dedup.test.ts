@@ -383,12 +383,7 @@ describe('DedupStage', () => {
           const stage = new DedupStage({ policy });
           await stage.commit(await stage.check(rows(committed.map((i) => pool[i]!)), ALICE, 'a'));
           const all = rows(upload.map((i) => pool[i]!));
-          let whole;
-          try {
-            whole = await stage.check(all, BOB, 'b');
-          } catch (error) {
-            whole = error;
-          }
+          const whole = await stage.check(all, BOB, 'b').catch((error: Error) => error);
           const session = stage.begin(BOB, 'b');
           const results = [];
           for (let at = 0, c = 0; at < all.length; at += cuts[c++ % cuts.length]!) {
