@@ -6,8 +6,10 @@
  * limit), and ingests each file as one contribution through the real ContributionIngestor on disk:
  * parse → rows → validate → scrub → exact + near dedup (LevelDB) → quality → row pack, index and
  * Merkle tree in the content store → record. Each corpus is ingested by a fresh child process, which
- * reports MB/s, rows/s and its peak RSS (`maxRSS`), so flat memory as the corpus grows shows that
- * nothing holds the corpus. The reference, run in the
+ * reports MB/s, rows/s and its memory: peak anonymous RSS, the heap that survives a full GC after
+ * each contribution, and the kernel's maxRSS. Flat anonymous memory as the corpus grows shows that
+ * nothing holds the corpus; maxRSS also counts the pages of LevelDB's memory-mapped table files,
+ * which grow with the index on disk and are page cache the kernel reclaims. The reference, run in the
  * same process on the same files, is the floor any ingester pays: reading every byte and hashing
  * every row; `ratio` = pipeline MB/s ÷ reference MB/s.
  *
@@ -16,7 +18,7 @@
  */
 import { execFile } from 'node:child_process';
 import { createReadStream } from 'node:fs';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -38,7 +40,7 @@ const { values } = parseArgs({
     'file-mb': { type: 'string', default: '10' },
     seed: { type: 'string', default: '1' },
     'skip-near-dup': { type: 'boolean', default: false },
-    /** Internal: ingest the corpus in this directory and print {rows, seconds, peakRssMb}. */
+    /** Internal: ingest the corpus in this directory and print an IngestRun. */
     ingest: { type: 'string' },
   },
 });
@@ -116,8 +118,34 @@ const standard = parseValidationStandard({
   minLength: 20,
   maxLength: 20_000,
 });
+interface IngestRun {
+  rows: number;
+  seconds: number;
+  /** The kernel's maxRSS: anonymous memory plus touched pages of mapped files. */
+  peakRssMb: number;
+  /** Peak RssAnon (/proc/self/status) sampled every 50 ms: memory the process itself holds. */
+  peakAnonMb: number | null;
+  /** The largest heap left after a full GC between contributions: what stays reachable. */
+  retainedHeapMb: number;
+}
+
+const MB = 1024 * 1024;
+
+/** RssAnon of this process in bytes, or undefined off Linux. */
+async function anonymousRss(): Promise<number | undefined> {
+  try {
+    const status = await readFile('/proc/self/status', 'utf8');
+    const kb = /^RssAnon:\s+(\d+) kB/m.exec(status)?.[1];
+    return kb === undefined ? undefined : Number(kb) * 1024;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Ingests every file of `dir` (one contribution each) into fresh stores under `dir`. */
-async function ingestCorpus(dir: string): Promise<{ rows: number; seconds: number; peakRssMb: number }> {
+async function ingestCorpus(dir: string): Promise<IngestRun> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('the ingest child needs --expose-gc');
   const files = (await readdir(dir)).filter((f) => f.endsWith('.txt')).sort(byPart);
   const blobs = await FsContentStore.open(join(dir, 'blobs'));
   const records = await RecordDb.open(join(dir, 'records'));
@@ -125,6 +153,13 @@ async function ingestCorpus(dir: string): Promise<{ rows: number; seconds: numbe
   const lsh = await LevelLshIndex.open(join(dir, 'lsh'));
   const stage = new DedupStage({ exact, lsh });
   const ingestor = new ContributionIngestor({ blobs, records, dedup: () => Promise.resolve(stage) });
+  let peakAnon: number | undefined;
+  const sampler = setInterval(() => {
+    void anonymousRss().then((bytes) => {
+      if (bytes !== undefined) peakAnon = Math.max(peakAnon ?? 0, bytes);
+    });
+  }, 50);
+  let retainedHeap = 0;
   const started = performance.now();
   let rows = 0;
   for (const [i, name] of files.entries()) {
@@ -136,12 +171,21 @@ async function ingestCorpus(dir: string): Promise<{ rows: number; seconds: numbe
       standard,
     });
     rows += record.rowCount;
+    gc();
+    retainedHeap = Math.max(retainedHeap, process.memoryUsage().heapUsed);
   }
   const seconds = (performance.now() - started) / 1000;
+  clearInterval(sampler);
   await records.close();
   await exact.close();
   await lsh.close();
-  return { rows, seconds, peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024) };
+  return {
+    rows,
+    seconds,
+    peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+    peakAnonMb: peakAnon === undefined ? null : Math.round(peakAnon / MB),
+    retainedHeapMb: Math.round(retainedHeap / MB),
+  };
 }
 
 function byPart(a: string, b: string): number {
@@ -164,13 +208,14 @@ for (const mb of sizes) {
     serial = corpus.serial;
     log(`ingesting ${corpus.files.length} files in a child process…`);
     const { stdout } = await promisify(execFile)(process.execPath, [
+      '--expose-gc',
       '--import',
       'tsx',
       self,
       '--ingest',
       dir,
     ]);
-    const run = JSON.parse(stdout) as { rows: number; seconds: number; peakRssMb: number };
+    const run = JSON.parse(stdout) as IngestRun;
     const ref = await reference(corpus.files);
     const mbPerSec = round(mb / run.seconds);
     runs.push({
@@ -180,12 +225,14 @@ for (const mb of sizes) {
       seconds: round(run.seconds),
       mbPerSec,
       rowsPerSec: Math.round(run.rows / run.seconds),
+      peakAnonMb: run.peakAnonMb,
+      retainedHeapMb: run.retainedHeapMb,
       peakRssMb: run.peakRssMb,
       reference: ref,
       ratio: round(mbPerSec / ref.mbPerSec, 3),
     });
     log(
-      `${mb} MB: ${mbPerSec} MB/s, ${Math.round(run.rows / run.seconds)} rows/s, peak RSS ${run.peakRssMb} MB`,
+      `${mb} MB: ${mbPerSec} MB/s, ${Math.round(run.rows / run.seconds)} rows/s, peak anonymous RSS ${run.peakAnonMb} MB, retained heap ${run.retainedHeapMb} MB, maxRSS ${run.peakRssMb} MB`,
     );
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -208,14 +255,22 @@ console.log(
       machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version },
       fileMb: Number(values['file-mb']),
       runs,
-      // Flat memory: the peak RSS of the largest corpus over that of the smallest.
-      peakRssGrowth: runs.length > 1 ? round(runs.at(-1)!.peakRssMb / runs[0]!.peakRssMb, 3) : null,
+      // Flat memory: the largest corpus over the smallest, for the process's own memory and for maxRSS.
+      memoryGrowth: runs.length > 1 ? growth(runs[0]!, runs.at(-1)!) : null,
       nearDup,
     },
     null,
     2,
   ),
 );
+
+function growth(small: IngestRun, large: IngestRun) {
+  return {
+    peakAnon: small.peakAnonMb && large.peakAnonMb ? round(large.peakAnonMb / small.peakAnonMb, 3) : null,
+    retainedHeap: round(large.retainedHeapMb / small.retainedHeapMb, 3),
+    peakRss: round(large.peakRssMb / small.peakRssMb, 3),
+  };
+}
 
 function round(x: number, digits = 2): number {
   return Number(x.toFixed(digits));
