@@ -72,7 +72,13 @@ export {
   type SubmitContributionOptions,
   type VoteOnContributionOptions,
 } from './actions/datanets.ts';
-export { registerModel, setModelPrice, type RegisterModelOptions } from './actions/models.ts';
+export {
+  registerModel,
+  retireModel,
+  setModelPrice,
+  transferModelOwnership,
+  type RegisterModelOptions,
+} from './actions/models.ts';
 export {
   deposit,
   issueVoucher,

@@ -1,4 +1,4 @@
-import { parseEventLogs, zeroHash, type Hex } from 'viem';
+import { parseEventLogs, zeroHash, type Address, type Hex } from 'viem';
 import { modelRegistryAbi } from '../abis.ts';
 import type { Connection } from '../connect.ts';
 import { paramKey } from '../params.ts';
@@ -58,4 +58,35 @@ export async function setModelPrice(conn: Connection, o: { modelId: bigint; pric
   const logs = parseEventLogs({ abi: modelRegistryAbi, logs: sent.receipt.logs, eventName: 'PriceChanged' });
   const { args } = emitted(logs, models.address, 'PriceChanged');
   return { hash: sent.hash, modelId: args.modelId, oldPrice: args.oldPrice, newPrice: args.newPrice };
+}
+
+/** Hands a model (and its future model-owner fee share) to `newOwner` (owner only). */
+export async function transferModelOwnership(conn: Connection, o: { modelId: bigint; newOwner: Address }) {
+  const { models } = conn.contracts;
+  const sent = await sendProtocolTx(conn, 'transferModelOwnership', (account) =>
+    models.simulate.transferModelOwnership([o.modelId, o.newOwner], { account }),
+  );
+  const logs = parseEventLogs({
+    abi: modelRegistryAbi,
+    logs: sent.receipt.logs,
+    eventName: 'ModelOwnershipTransferred',
+  });
+  const { args } = emitted(logs, models.address, 'ModelOwnershipTransferred');
+  return {
+    hash: sent.hash,
+    modelId: args.modelId,
+    previousOwner: args.previousOwner,
+    newOwner: args.newOwner,
+  };
+}
+
+/** Retires a model for good: it stays known but is no longer served (owner only). */
+export async function retireModel(conn: Connection, o: { modelId: bigint }) {
+  const { models } = conn.contracts;
+  const sent = await sendProtocolTx(conn, 'retire', (account) =>
+    models.simulate.retire([o.modelId], { account }),
+  );
+  const logs = parseEventLogs({ abi: modelRegistryAbi, logs: sent.receipt.logs, eventName: 'ModelRetired' });
+  emitted(logs, models.address, 'ModelRetired');
+  return { hash: sent.hash, modelId: o.modelId };
 }
