@@ -4,6 +4,10 @@ export class ByteWriter {
   private view = new DataView(this.buffer.buffer);
   length = 0;
 
+  /**
+   * Room for n more bytes; returns where they go. It may replace `buffer` and `view`, so callers take
+   * the offset first: in `this.view.setX(this.reserve(n), ...)` the old view is read before the call.
+   */
   private reserve(n: number): number {
     const at = this.length;
     if (at + n > this.buffer.length) {
@@ -17,42 +21,54 @@ export class ByteWriter {
   }
 
   u8(v: number): void {
-    this.view.setUint8(this.reserve(1), v);
+    const at = this.reserve(1);
+    this.view.setUint8(at, v);
   }
   i8(v: number): void {
-    this.view.setInt8(this.reserve(1), v);
+    const at = this.reserve(1);
+    this.view.setInt8(at, v);
   }
   u16(v: number): void {
-    this.view.setUint16(this.reserve(2), v, true);
+    const at = this.reserve(2);
+    this.view.setUint16(at, v, true);
   }
   i16(v: number): void {
-    this.view.setInt16(this.reserve(2), v, true);
+    const at = this.reserve(2);
+    this.view.setInt16(at, v, true);
   }
   u32(v: number): void {
-    this.view.setUint32(this.reserve(4), v, true);
+    const at = this.reserve(4);
+    this.view.setUint32(at, v, true);
   }
   i32(v: number): void {
-    this.view.setInt32(this.reserve(4), v, true);
+    const at = this.reserve(4);
+    this.view.setInt32(at, v, true);
   }
   u64(v: bigint | number): void {
-    this.view.setBigUint64(this.reserve(8), BigInt(v), true);
+    const at = this.reserve(8);
+    this.view.setBigUint64(at, BigInt(v), true);
   }
   i64(v: bigint): void {
-    this.view.setBigInt64(this.reserve(8), v, true);
+    const at = this.reserve(8);
+    this.view.setBigInt64(at, v, true);
   }
   f32(v: number): void {
-    this.view.setFloat32(this.reserve(4), v, true);
+    const at = this.reserve(4);
+    this.view.setFloat32(at, v, true);
   }
   f64(v: number): void {
-    this.view.setFloat64(this.reserve(8), v, true);
+    const at = this.reserve(8);
+    this.view.setFloat64(at, v, true);
   }
   bytes(b: Uint8Array): void {
-    this.buffer.set(b, this.reserve(b.length));
+    const at = this.reserve(b.length);
+    this.buffer.set(b, at);
   }
   /** Zero bytes up to the next multiple of `alignment`. */
   pad(alignment: number): void {
     const padding = (alignment - (this.length % alignment)) % alignment;
-    this.buffer.fill(0, this.reserve(padding), this.length);
+    const at = this.reserve(padding);
+    this.buffer.fill(0, at, this.length);
   }
 
   result(): Uint8Array {
