@@ -117,6 +117,22 @@ describe('GGUF metadata', () => {
     );
   });
 
+  it('writes headers far larger than its first buffer (a real vocabulary)', async () => {
+    const tokens = Array.from({ length: 32_000 }, (_, i) => `token-${i}-${'x'.repeat(i % 17)}`);
+    const meta = new Map<string, GgufValue>([
+      ['tokenizer.ggml.tokens', arr(GgufValueType.STRING, tokens)],
+      [
+        'tokenizer.ggml.scores',
+        arr(
+          GgufValueType.FLOAT32,
+          tokens.map((_, i) => -i),
+        ),
+      ],
+    ]);
+    const read = await roundTrip({ metadata: meta }, async (f) => f.metadata);
+    expect(read).toEqual(meta);
+  });
+
   it('builds values with their GGUF type and reads them back with typed getters', async () => {
     const meta = await roundTrip(
       {

@@ -194,6 +194,13 @@ describe('LoRA adapters', () => {
     expect(() => assertLoraFitsBase({ layers }, [{ name: 'blk.1.attn_q.weight', shape: [8, 6] }])).toThrow(
       /does not exist in the base model/,
     );
+    // llama.cpp aborts on an embedding adapter over tied embeddings; we refuse it instead.
+    const embd = new Map([['token_embd.weight', layer(8, 20, 2)]]);
+    const tied = [{ name: 'token_embd.weight', shape: [8, 20] }];
+    expect(() => assertLoraFitsBase({ layers: embd }, tied)).toThrow(/separate 'output.weight'/);
+    expect(() =>
+      assertLoraFitsBase({ layers: embd }, [...tied, { name: 'output.weight', shape: [8, 20] }]),
+    ).not.toThrow();
     const path = freshPath();
     await writeLoraAdapter(path, { architecture: 'llama', alpha: 1, rank: 2, layers });
     await expect(

@@ -42,6 +42,7 @@ import { writeGguf, type GgufTensorToWrite } from './write-gguf.ts';
 export const LORA_A_SUFFIX = '.lora_a';
 export const LORA_B_SUFFIX = '.lora_b';
 const TOKEN_EMBD_SUFFIX = 'token_embd.weight';
+const OUTPUT_WEIGHT = 'output.weight';
 /** llama.cpp ignores these (adapters for norms are not applied) instead of refusing the file. */
 const IGNORED_SUFFIX = '_norm.weight';
 
@@ -265,6 +266,14 @@ export function assertLoraFitsBase(
   for (const [name, { nIn, nOut }] of adapter.layers) {
     const shape = shapes.get(name);
     if (!shape) throw new GgufError('bad-adapter', `LoRA tensor '${name}' does not exist in the base model`);
+    // With tied embeddings llama.cpp also applies the token_embd adapter to the output matmul, where
+    // its shapes do not fit, and aborts the whole process (GGML_ASSERT in ggml_can_mul_mat).
+    if (name === TOKEN_EMBD_SUFFIX && !shapes.has(OUTPUT_WEIGHT)) {
+      throw new GgufError(
+        'bad-adapter',
+        `a LoRA on '${TOKEN_EMBD_SUFFIX}' needs a base model with a separate '${OUTPUT_WEIGHT}' (this one ties them)`,
+      );
+    }
     const [ne0 = 1, ne1 = 1, ...rest] = shape;
     if (ne0 !== nIn || ne1 !== nOut || rest.some((n) => n !== 1)) {
       throw new GgufError(
