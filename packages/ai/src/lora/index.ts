@@ -1,0 +1,8 @@
+export {
+  LoraSet,
+  applyEmbeddingLora,
+  applyLora,
+  type AdapterRun,
+  type LoraAttachment,
+  type LoraTarget,
+} from './lora-set.ts';
