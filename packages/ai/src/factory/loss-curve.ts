@@ -1,8 +1,8 @@
-/** One point of a training run: the mean training loss since the last point, and evaluation loss when measured. */
+/** One point of a training run: the mean training loss since the last point and/or evaluation loss. */
 export interface LossPoint {
   readonly step: number;
   readonly tokens: number;
-  readonly trainLoss: number;
+  readonly trainLoss?: number;
   readonly evalLoss?: number;
 }
 
@@ -17,16 +17,17 @@ const PAD = { left: 56, right: 16, top: 28, bottom: 40 };
  */
 export function renderLossCurve(points: readonly LossPoint[], title = 'Loss'): string {
   const steps = points.map((p) => p.step);
-  const losses = points.flatMap((p) =>
-    p.evalLoss === undefined ? [p.trainLoss] : [p.trainLoss, p.evalLoss],
-  );
+  const losses = points.flatMap((p) => [p.trainLoss, p.evalLoss].filter((v): v is number => v !== undefined));
   const [x0, x1] = extent(steps.length > 0 ? steps : [0, 1]);
   const [y0, y1] = extent(losses.length > 0 ? losses : [0, 1]);
   const plotW = WIDTH - PAD.left - PAD.right;
   const plotH = HEIGHT - PAD.top - PAD.bottom;
   const x = (v: number) => PAD.left + ((v - x0) / (x1 - x0 || 1)) * plotW;
   const y = (v: number) => PAD.top + (1 - (v - y0) / (y1 - y0 || 1)) * plotH;
-  const train = points.map((p) => `${fmt(x(p.step))},${fmt(y(p.trainLoss))}`).join(' ');
+  const train = points
+    .filter((p) => p.trainLoss !== undefined)
+    .map((p) => `${fmt(x(p.step))},${fmt(y(p.trainLoss!))}`)
+    .join(' ');
   const evals = points
     .filter((p) => p.evalLoss !== undefined)
     .map((p) => `<circle cx="${fmt(x(p.step))}" cy="${fmt(y(p.evalLoss!))}" r="3.5" fill="#d9480f"/>`)
@@ -52,7 +53,7 @@ export function renderLossCurve(points: readonly LossPoint[], title = 'Loss'): s
     `<text x="${PAD.left}" y="18" font-size="13" font-weight="bold">${escapeXml(title)}</text>`,
     `<text x="${WIDTH - PAD.right}" y="18" text-anchor="end"><tspan fill="#1c7ed6">— training</tspan>  <tspan fill="#d9480f">● evaluation</tspan></text>`,
     `<text x="${PAD.left + plotW / 2}" y="${HEIGHT - 8}" text-anchor="middle">step</text>`,
-    points.length > 0 ? `<polyline points="${train}" fill="none" stroke="#1c7ed6" stroke-width="1.8"/>` : '',
+    train.length > 0 ? `<polyline points="${train}" fill="none" stroke="#1c7ed6" stroke-width="1.8"/>` : '',
     evals,
     `</svg>`,
   ].join('\n');
