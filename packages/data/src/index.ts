@@ -72,7 +72,7 @@ export {
 export type { DuplicatePolicy } from './dedup/dedup-stage.ts';
 export { CorruptBlobError, NotFoundError, type ContentStore } from './store/content-store.ts';
 export { FsContentStore } from './store/fs-content-store.ts';
-export { keccak256, type Hash } from './hash.ts';
+export { keccak256, keccakStream, type Hash } from './hash.ts';
 export { IngestError, RowError, type FileKind, type Row, type RowSource } from './types.ts';
 export { VersionFollower } from './versions/version-follower.ts';
 export { VersionStore } from './versions/version-store.ts';

@@ -59,6 +59,8 @@ export interface JobEvent {
 export class JobStore {
   private readonly jobs = new Map<string, StoredJob>();
   private readonly seqs = new Map<string, number>();
+  /** Per job and file, the write in progress: writes of one file never overlap, and land in order. */
+  private readonly queues = new Map<string, Promise<void>>();
 
   private constructor(readonly dir: string) {}
 
@@ -123,13 +125,15 @@ export class JobStore {
     const seq = this.seqs.get(id) ?? 0;
     const event: JobEvent = { seq, at: new Date().toISOString(), type, data };
     this.seqs.set(id, seq + 1);
-    const file = await open(join(this.folder(id), 'events.jsonl'), 'a');
-    try {
-      await file.write(`${JSON.stringify(event)}\n`);
-      await file.sync();
-    } finally {
-      await file.close();
-    }
+    await this.serialize(`${id}/events`, async () => {
+      const file = await open(join(this.folder(id), 'events.jsonl'), 'a');
+      try {
+        await file.write(`${JSON.stringify(event)}\n`);
+        await file.sync();
+      } finally {
+        await file.close();
+      }
+    });
     return event;
   }
 
@@ -154,7 +158,21 @@ export class JobStore {
     return events;
   }
 
-  private async save(job: StoredJob): Promise<void> {
+  private serialize(key: string, write: () => Promise<void>): Promise<void> {
+    const next = (this.queues.get(key) ?? Promise.resolve()).then(write);
+    this.queues.set(
+      key,
+      next.catch(() => undefined),
+    );
+    return next;
+  }
+
+  /** Writes the job as it is when its turn comes, so the file always ends at the latest state. */
+  private save(job: StoredJob): Promise<void> {
+    return this.serialize(`${job.id}/job`, () => this.write(job));
+  }
+
+  private async write(job: StoredJob): Promise<void> {
     const path = join(this.folder(job.id), 'job.json');
     const temp = `${path}.tmp`;
     const file = await open(temp, 'w');

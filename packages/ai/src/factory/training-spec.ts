@@ -61,7 +61,7 @@ const jobRequest = z.strictObject({
   hyperParameters: hyperParameters.default(hyperParameters.parse({})),
 });
 
-export type TrainingJobRequest = z.output<typeof jobRequest>;
+export type TrainingJobRequest = Omit<z.output<typeof jobRequest>, 'owner'> & { readonly owner: Address };
 export type TrainingJobInput = z.input<typeof jobRequest>;
 
 /** Parses a job request; anything out of range is a `bad-request` naming the field, before any work. */
