@@ -83,6 +83,9 @@ export {
   deposit,
   issueVoucher,
   redeemVoucher,
+  redeemVouchers,
+  requestWithdrawal,
+  withdrawDeposit,
   type DepositOptions,
   type IssueVoucherOptions,
 } from './actions/payments.ts';

@@ -1,4 +1,4 @@
-import { parseEventLogs, type Address, type Hex } from 'viem';
+import { isAddressEqual, parseEventLogs, type Address, type Hex } from 'viem';
 import { inferencePaymentsAbi } from '../abis.ts';
 import type { Connection } from '../connect.ts';
 import { signVoucher, verifyVoucher, voucherDigest, type Voucher } from '../vouchers.ts';
@@ -70,4 +70,62 @@ export async function redeemVoucher(conn: Connection, o: { voucher: Voucher; sig
     nodeShare: args.nodeShare,
     protocol: args.protocol,
   };
+}
+
+/**
+ * Redeems several vouchers in one transaction (all or nothing; anyone may submit them); returns each
+ * charge and its split, in voucher order, and their total.
+ */
+export async function redeemVouchers(
+  conn: Connection,
+  o: { vouchers: readonly { voucher: Voucher; signature: Hex }[] },
+) {
+  const { payments } = conn.contracts;
+  const vouchers = o.vouchers.map((v) => v.voucher);
+  const signatures = o.vouchers.map((v) => v.signature);
+  const sent = await sendProtocolTx(conn, 'redeemBatch', (account) =>
+    payments.simulate.redeemBatch([vouchers, signatures], { account }),
+  );
+  const charges = parseEventLogs({ abi: inferencePaymentsAbi, logs: sent.receipt.logs, eventName: 'Charged' })
+    .filter((log) => isAddressEqual(log.address, payments.address))
+    .map(({ args }) => ({
+      payer: args.payer,
+      node: args.node,
+      modelId: args.modelId,
+      charge: args.charge,
+      contributors: args.contributors,
+      modelOwner: args.modelOwner,
+      nodeShare: args.nodeShare,
+      protocol: args.protocol,
+    }));
+  const total = charges.reduce((sum, c) => sum + c.charge, 0n);
+  return { hash: sent.hash, blockNumber: sent.receipt.blockNumber, charges, total };
+}
+
+/**
+ * Starts (or replaces) a withdrawal of `amount` from the signer's deposit, payable after the governed
+ * `payments.withdrawDelay`; 0 cancels a pending one. Returns when it becomes available.
+ */
+export async function requestWithdrawal(conn: Connection, o: { amount: bigint }) {
+  const { payments } = conn.contracts;
+  const sent = await sendProtocolTx(conn, 'requestWithdrawal', (account) =>
+    payments.simulate.requestWithdrawal([o.amount], { account }),
+  );
+  if (o.amount === 0n) return { hash: sent.hash, amount: 0n, availableAt: undefined };
+  const logs = parseEventLogs({
+    abi: inferencePaymentsAbi,
+    logs: sent.receipt.logs,
+    eventName: 'WithdrawalRequested',
+  });
+  const { args } = emitted(logs, payments.address, 'WithdrawalRequested');
+  return { hash: sent.hash, amount: args.amount, availableAt: args.availableAt };
+}
+
+/** Pays the signer its requested withdrawal (at most its deposit) once the delay has passed. */
+export async function withdrawDeposit(conn: Connection) {
+  const { payments } = conn.contracts;
+  const sent = await sendProtocolTx(conn, 'withdraw', (account) => payments.simulate.withdraw({ account }));
+  const logs = parseEventLogs({ abi: inferencePaymentsAbi, logs: sent.receipt.logs, eventName: 'Withdrawn' });
+  const { args } = emitted(logs, payments.address, 'Withdrawn');
+  return { hash: sent.hash, amount: args.amount };
 }
