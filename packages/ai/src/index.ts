@@ -5,3 +5,4 @@ export * from './model/index.ts';
 export * from './lora/index.ts';
 export * from './generation/index.ts';
 export * from './training/index.ts';
+export * from './factory/index.ts';

@@ -3,8 +3,8 @@ import { z } from 'zod';
 import { FactoryError } from './factory-error.ts';
 
 /** The base-model matrices a LoRA adapter may target, by their short names. */
-export const LORA_TARGETS = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] as const;
-export type LoraTarget = (typeof LORA_TARGETS)[number];
+export const TRAINING_TARGETS = ['q', 'k', 'v', 'o', 'gate', 'up', 'down'] as const;
+export type TrainingTarget = (typeof TRAINING_TARGETS)[number];
 
 /** ModelRegistry's rule for names (they are the OpenAI `model` field as-is). */
 const MODEL_NAME = /^[a-z0-9._-]{1,64}$/;
@@ -13,7 +13,7 @@ const hyperParameters = z.strictObject({
   rank: z.number().int().min(1).max(64).default(8),
   alpha: z.number().positive().max(1024).default(16),
   targets: z
-    .array(z.enum(LORA_TARGETS))
+    .array(z.enum(TRAINING_TARGETS))
     .min(1)
     .refine((t) => new Set(t).size === t.length, 'targets must not repeat')
     .default(['q', 'v']),

@@ -19,6 +19,7 @@ import { bytesToHex } from '@ethereumjs/util';
 import { amountOfOpen, gasAmount, integer, nonNegativeNumber } from '../options.ts';
 import { createLogger } from '../logger.ts';
 import { DEFAULT_DATA_PORT } from './data.ts';
+import { DEFAULT_FACTORY_PORT, defaultBaseModels } from './factory.ts';
 
 interface DevnetFlags {
   datadir: string;
@@ -34,6 +35,8 @@ interface DevnetFlags {
   gasLimit: bigint;
   dataPort: number;
   dataPlane: boolean;
+  factoryPort: number;
+  factory: boolean;
 }
 
 interface RunningDataPlane {
@@ -71,6 +74,13 @@ export function devnetCommand(): Command {
       DEFAULT_DATA_PORT,
     )
     .option('--no-data-plane', 'do not start the data plane (uploads, reports, submission relay, rows)')
+    .option(
+      '--factory-port <port>',
+      `ModelFactory HTTP port (default ${DEFAULT_FACTORY_PORT}; any free port when --port is 0)`,
+      integer(0, 65535),
+      DEFAULT_FACTORY_PORT,
+    )
+    .option('--no-factory', 'do not start the ModelFactory (fine-tuning jobs; needs the data plane)')
     .action(async (flags: DevnetFlags, command: Command) => {
       const log = createLogger();
       // Loaded while the node starts: the parsers take a moment to import.
@@ -110,8 +120,31 @@ export function devnetCommand(): Command {
           throw error;
         }
       }
-      printBanner(flags, accounts, running.url, running.wsUrl, dataDir, genesis, data?.url);
+      let factory: { url: string; close(): Promise<void> } | undefined;
+      if (data && flags.factory) {
+        const port =
+          flags.port === 0 && command.getOptionValueSource('factoryPort') === 'default'
+            ? 0
+            : flags.factoryPort;
+        try {
+          factory = await startFactory({
+            dataDir: join(dataDir, 'factory'),
+            rpcUrl: running.url,
+            dataPlaneUrl: data.url,
+            // Dev account 9 registers trained models, then hands them to whoever asked for them.
+            operator: accounts[9] ?? accounts[0],
+            host: flags.host,
+            port,
+          });
+        } catch (error) {
+          await data.close();
+          await running.close();
+          throw error;
+        }
+      }
+      printBanner(flags, accounts, running.url, running.wsUrl, dataDir, genesis, data?.url, factory?.url);
       const shutdown = async () => {
+        await factory?.close();
         await data?.close();
         await running.close();
         process.exit(0);
@@ -163,6 +196,38 @@ async function startDataPlane(
   };
 }
 
+/** The ModelFactory in this process, over the node and the data plane, with the bundled base model. */
+async function startFactory(o: {
+  dataDir: string;
+  rpcUrl: string;
+  dataPlaneUrl: string;
+  operator: DevAccount | undefined;
+  host: string;
+  port: number;
+}): Promise<{ url: string; close(): Promise<void> }> {
+  if (!o.operator)
+    throw new Error('the ModelFactory needs a dev account to register models: pass --accounts 1 or more');
+  const { startModelFactory } = await import('@openledger/ai/factory');
+  try {
+    return await startModelFactory({
+      dataDir: o.dataDir,
+      rpcUrl: o.rpcUrl,
+      dataPlaneUrl: o.dataPlaneUrl,
+      operator: privateKeyToAccount(bytesToHex(o.operator.privateKey)),
+      baseModels: defaultBaseModels(),
+      host: o.host,
+      port: o.port,
+    });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new Error(
+        `the ModelFactory cannot listen on ${o.host}:${o.port}, which is in use: pass --factory-port <port>, or --no-factory`,
+      );
+    }
+    throw error;
+  }
+}
+
 /** The devnet's own genesis: dev accounts, system contracts, and every protocol contract predeployed. */
 async function devnetGenesis(flags: DevnetFlags, accounts: DevAccount[]): Promise<GethGenesis> {
   const genesis = createDevnetGenesis({
@@ -205,6 +270,7 @@ function printBanner(
   dataDir: string,
   genesis: GethGenesis,
   dataUrl: string | undefined,
+  factoryUrl: string | undefined,
 ): void {
   const lines = [
     '',
@@ -214,6 +280,7 @@ function printBanner(
     `JSON-RPC      ${url}  (WebSocket ${wsUrl})`,
     `Data dir      ${dataDir}`,
     ...(dataUrl ? [`Data plane    ${dataUrl}  (API ${dataUrl}/openapi.json; relayer: account 0)`] : []),
+    ...(factoryUrl ? [`ModelFactory  ${factoryUrl}  (registers trained models as account 9)`] : []),
     `Mining        ${flags.blockTime === 0 ? 'a block as soon as transactions arrive' : `a block every ${flags.blockTime} s`}`,
     '',
     'Mnemonic      ' + flags.mnemonic,
