@@ -7,7 +7,7 @@ import {
   startDataServer,
   type RunningDataServer,
 } from '@openledger/data';
-import { publishVersion, type Connection } from '@openledger/sdk';
+import { createDatanet, publishVersion, stakeAsCurator, type Connection } from '@openledger/sdk';
 import { mnemonicToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -255,6 +255,28 @@ describe('ModelFactory', () => {
     const unpublished = await post({ ...(await jobRequest('no-version')), versions: [2] });
     const failed = await followEvents((unpublished.json.job as { id: string }).id);
     expect(failed.at(-1)!.data).toMatchObject({ status: 'failed', error: { code: 'version-not-found' } });
+    // A Datanet whose only version holds three rows: too few to train and evaluate on.
+    const { datanetId } = await createDatanet(fx.owner, { metadataURI: 'ipfs://small' });
+    await stakeAsCurator(fx.curator, { datanetId });
+    await contributeRows({
+      ...fx,
+      datanetId,
+      who: fx.contributors[2],
+      texts: [sentence(300), sentence(301), sentence(302)],
+      path: join(fx.dir, 'small.txt'),
+    });
+    await publishVersion(fx.owner, { datanetId });
+    for (let i = 0; i < 100; i++) {
+      if ((await fetch(`${dataServer.url}/datanets/${datanetId}/versions/1`)).ok) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const small = await post({
+      ...(await jobRequest('too-small')),
+      datanetId: datanetId.toString(),
+      authorization: await accessAuthorization(signer(0), datanetId),
+    });
+    const tooSmall = await followEvents((small.json.job as { id: string }).id);
+    expect(tooSmall.at(-1)!.data).toMatchObject({ status: 'failed', error: { code: 'too-few-rows' } });
   });
 
   it('runs jobs side by side, and resumes a job from its checkpoint after the service restarts', async () => {
