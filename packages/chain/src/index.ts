@@ -20,3 +20,4 @@ export type { RunningDevnet, StartDevnetOptions } from './devnet/start-devnet.ts
 export { startRpcNode, type RunningRpcNode, type StartRpcNodeOptions } from './node/start-node.ts';
 export { importChain, ImportError, type ImportProgress, type ImportOptions } from './import/import-chain.ts';
 export { exportChain, exportGenesis, type ExportRange, type ExportResult } from './export/export-chain.ts';
+export * from './consensus/index.ts';
