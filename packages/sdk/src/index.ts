@@ -127,3 +127,10 @@ export {
   type ListingAsset,
 } from './actions/market.ts';
 export { registerAgent, type RegisterAgentOptions } from './actions/agents.ts';
+export {
+  claimRewards,
+  postRewardRoot,
+  registerAttributionOperator,
+  type PostRewardRootOptions,
+  type RewardClaim,
+} from './actions/settlement.ts';
