@@ -17,6 +17,7 @@ import {
   account,
   contributeRows,
   startVersionsFixture,
+  waitForVersion,
   type VersionsFixture,
 } from '../../data/test/support/versions-fixture.ts';
 import { describeBaseModel } from '../src/factory/base-models.ts';
@@ -134,11 +135,7 @@ beforeAll(async () => {
   });
   await publishVersion(fx.owner, { datanetId: fx.datanetId });
   dataServer = await startDataServer(fx.plane);
-  for (let i = 0; i < 100; i++) {
-    const res = await fetch(`${dataServer.url}/datanets/${fx.datanetId}/versions/1`);
-    if (res.ok) break;
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await waitForVersion(dataServer.url, fx.datanetId, 1);
   operator = await account(fx.devnet.url, 6);
   // A tiny base model with a tokenizer that knows this Datanet's words.
   const texts = [...Array(400).keys()].map(sentence);
@@ -266,10 +263,7 @@ describe('ModelFactory', () => {
       path: join(fx.dir, 'small.txt'),
     });
     await publishVersion(fx.owner, { datanetId });
-    for (let i = 0; i < 100; i++) {
-      if ((await fetch(`${dataServer.url}/datanets/${datanetId}/versions/1`)).ok) break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    await waitForVersion(dataServer.url, datanetId, 1);
     const small = await post({
       ...(await jobRequest('too-small')),
       datanetId: datanetId.toString(),

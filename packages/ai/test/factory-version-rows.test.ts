@@ -12,6 +12,7 @@ import {
   SUBJECTS,
   contributeRows,
   startVersionsFixture,
+  waitForVersion,
   type VersionsFixture,
 } from '../../data/test/support/versions-fixture.ts';
 import { FactoryError } from '../src/factory/factory-error.ts';
@@ -52,15 +53,6 @@ function startTamperingProxy(target: string): Promise<Server> {
   return new Promise((done) => proxy.listen(0, '127.0.0.1', () => done(proxy)));
 }
 
-async function versionMaterialised(version: number): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const res = await fetch(`${server.url}/datanets/${fx.datanetId}/versions/${version}`);
-    if (res.ok && ((await res.json()) as { status: string }).status === 'complete') return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`version ${version} was not materialised`);
-}
-
 /** The data-access header of dev account `index` (0 owns the Datanet, 4 has no rights to it). */
 const auth = (index: number) =>
   accessAuthorization(mnemonicToAccount(DEV_MNEMONIC, { addressIndex: index }), fx.datanetId);
@@ -73,7 +65,7 @@ beforeAll(async () => {
   await contributeRows({ ...fx, who: bob, texts: [10, 11, 12].map(paragraph), path: path('b.txt') });
   await publishVersion(fx.owner, { datanetId: fx.datanetId });
   server = await startDataServer(fx.plane);
-  await versionMaterialised(1);
+  await waitForVersion(server.url, fx.datanetId, 1);
   tamperer = await startTamperingProxy(server.url);
   tamperUrl = `http://127.0.0.1:${(tamperer.address() as AddressInfo).port}`;
 }, 180_000);

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from 'commander';
+import type { Hex } from 'viem';
 
 /** Commander parsers that reject bad values with a message naming the expected form. */
 export function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
@@ -32,4 +33,24 @@ export function gasAmount(value: string): bigint {
   if (!/^\d+$/.test(value) || BigInt(value) < 5000n)
     throw new InvalidArgumentError(`expected a gas limit of at least 5000, got "${value}"`);
   return BigInt(value);
+}
+
+/** A secp256k1 private key in hex, with or without 0x. */
+export function privateKey(value: string): Hex {
+  const hex = value.startsWith('0x') ? value : `0x${value}`;
+  if (!/^0x[0-9a-fA-F]{64}$/.test(hex))
+    throw new InvalidArgumentError('expected a private key of 32 bytes in hex (64 hex digits)');
+  return hex as Hex;
+}
+
+/** The key a flag gave, else the one in environment variable `env` (named in its error), else none. */
+export function keyFromFlagOrEnv(flag: Hex | undefined, env: string): Hex | undefined {
+  if (flag) return flag;
+  const value = process.env[env]?.trim();
+  if (!value) return undefined;
+  try {
+    return privateKey(value);
+  } catch (error) {
+    throw new Error(`${env}: ${(error as Error).message}`);
+  }
 }

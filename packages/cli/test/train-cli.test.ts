@@ -14,8 +14,10 @@ import {
   SUBJECTS,
   contributeRows,
   startVersionsFixture,
+  waitForVersion,
   type VersionsFixture,
 } from '../../data/test/support/versions-fixture.ts';
+import { tinyHparams } from '../../ai/test/support/test-models.ts';
 
 const repoRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
 
@@ -58,6 +60,7 @@ beforeAll(async () => {
   });
   await publishVersion(fx.owner, { datanetId: fx.datanetId });
   dataServer = await startDataServer(fx.plane);
+  await waitForVersion(dataServer.url, fx.datanetId, 1);
 
   const spec = trainByteLevelBpe([...Array(100).keys()].map(sentence), {
     vocabSize: 300,
@@ -65,22 +68,11 @@ beforeAll(async () => {
     bosToken: '<|bos|>',
     eosToken: '<|eos|>',
   });
-  const model = createLlamaModel(
-    {
-      vocabSize: spec.tokens.length,
-      contextLength: 64,
-      dim: 32,
-      layers: 2,
-      ffnDim: 48,
-      heads: 4,
-      kvHeads: 2,
-      headDim: 8,
-      rmsEps: 1e-5,
-      ropeBase: 10000,
-      ropeScale: 1,
-    },
-    { seed: 3, std: 0.1, tokenizer: spec },
-  );
+  const model = createLlamaModel(tinyHparams({ vocabSize: spec.tokens.length, contextLength: 64 }), {
+    seed: 3,
+    std: 0.1,
+    tokenizer: spec,
+  });
   await mkdir(join(fx.dir, 'models'));
   await writeLlamaModel(join(fx.dir, 'models', 'tiny.gguf'), model, { name: 'tiny' });
 

@@ -3,6 +3,7 @@ import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Hex } from 'viem';
 import { FactoryError } from './factory-error.ts';
+import type { FineTuneProgress } from './fine-tune.ts';
 import type { LossPoint } from './loss-curve.ts';
 import { parseTrainingJob, requestToJson, type TrainingJobRequest } from './training-spec.ts';
 
@@ -20,15 +21,8 @@ export interface JobResult {
   readonly lossAfter: number;
 }
 
-export interface JobProgress {
-  readonly step: number;
-  readonly totalSteps: number;
-  readonly epoch: number;
-  readonly tokens: number;
-  readonly tokensPerSecond: number;
-  readonly etaSeconds: number;
-  readonly loss: number;
-}
+/** The latest progress a job's training reported. */
+export type JobProgress = FineTuneProgress;
 
 /** A job as stored and as the API shows it; the authorization header is kept out of `view`. */
 export interface StoredJob {

@@ -1,10 +1,10 @@
 import { resolve } from 'node:path';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import type { Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { shortMessage } from '@openledger/sdk';
 import { createLogger } from '../logger.ts';
-import { integer } from '../options.ts';
+import { integer, keyFromFlagOrEnv, privateKey } from '../options.ts';
 import { DEFAULT_RPC } from './protocol.ts';
 
 /** Where `openledger devnet` and `openledger data serve` listen by default. */
@@ -18,13 +18,6 @@ interface ServeFlags {
   relayerKey?: Hex;
   maxFileMb: number;
   duplicates: 'reject' | 'link';
-}
-
-function relayerKey(value: string): Hex {
-  const hex = value.startsWith('0x') ? value : `0x${value}`;
-  if (!/^0x[0-9a-fA-F]{64}$/.test(hex))
-    throw new InvalidArgumentError('expected a private key of 32 bytes in hex (64 hex digits)');
-  return hex as Hex;
 }
 
 /** `openledger data serve`: the data plane's HTTP API over a node. */
@@ -47,7 +40,7 @@ export function dataCommand(): Command {
         new Option(
           '--relayer-key <hex>',
           'relay signed submissions from this key, which pays their fee and bond (default: $OPENLEDGER_RELAYER_KEY; none: no relaying)',
-        ).argParser(relayerKey),
+        ).argParser(privateKey),
       )
       .option('--max-file-mb <mb>', 'upload limit per file, in MB', integer(1, 100_000), 100)
       .addOption(
@@ -57,15 +50,7 @@ export function dataCommand(): Command {
       )
       .action(async (flags: ServeFlags) => {
         const log = createLogger();
-        const env = process.env.OPENLEDGER_RELAYER_KEY?.trim();
-        let key = flags.relayerKey;
-        if (!key && env) {
-          try {
-            key = relayerKey(env);
-          } catch (error) {
-            throw new Error(`OPENLEDGER_RELAYER_KEY: ${(error as Error).message}`);
-          }
-        }
+        const key = keyFromFlagOrEnv(flags.relayerKey, 'OPENLEDGER_RELAYER_KEY');
         const relayer = key ? privateKeyToAccount(key) : undefined;
         // The parsers take a moment to load; only this verb needs them.
         const { DataPlane, startDataServer } = await import('@openledger/data');

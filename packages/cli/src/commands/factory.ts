@@ -5,7 +5,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Hex } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { createLogger } from '../logger.ts';
-import { integer } from '../options.ts';
+import { integer, keyFromFlagOrEnv, privateKey } from '../options.ts';
 import { DEFAULT_DATA_PLANE, dataPlaneUrl } from './data-plane-client.ts';
 import { DEFAULT_RPC } from './protocol.ts';
 
@@ -27,13 +27,6 @@ function baseModel(value: string, previous: { name: string; path: string }[] | u
   const match = /^([a-z0-9._-]{1,64})=(.+)$/.exec(value);
   if (!match) throw new InvalidArgumentError(`expected <name>=<file.gguf>, got "${value}"`);
   return [...(previous ?? []), { name: match[1]!, path: resolve(match[2]!) }];
-}
-
-function operatorKey(value: string): Hex {
-  const hex = value.startsWith('0x') ? value : `0x${value}`;
-  if (!/^0x[0-9a-fA-F]{64}$/.test(hex))
-    throw new InvalidArgumentError('expected a private key of 32 bytes in hex');
-  return hex as Hex;
 }
 
 interface ServeFlags {
@@ -69,7 +62,7 @@ export function factoryCommand(): Command {
         new Option(
           '--operator-key <hex>',
           'registers trained models and pays their fee (default: $OPENLEDGER_OPERATOR_KEY)',
-        ).argParser(operatorKey),
+        ).argParser(privateKey),
       )
       .option(
         '--base-model <name=file.gguf>',
@@ -80,11 +73,7 @@ export function factoryCommand(): Command {
       .option('--job-memory-mb <mb>', 'memory one job may use', integer(64, 1 << 20), 2048)
       .action(async (flags: ServeFlags) => {
         const log = createLogger();
-        const key =
-          flags.operatorKey ??
-          (process.env.OPENLEDGER_OPERATOR_KEY
-            ? operatorKey(process.env.OPENLEDGER_OPERATOR_KEY.trim())
-            : undefined);
+        const key = keyFromFlagOrEnv(flags.operatorKey, 'OPENLEDGER_OPERATOR_KEY');
         if (!key)
           throw new Error(
             'the factory needs --operator-key <hex> (or $OPENLEDGER_OPERATOR_KEY) to register models',

@@ -3,6 +3,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { getAddress, isAddress, isHex, type Account, type Address, type Hex } from 'viem';
 import { mnemonicToAccount, privateKeyToAccount } from 'viem/accounts';
 import { connect, ProtocolTxError, shortMessage, type Connection } from '@openledger/sdk';
+import { privateKey } from '../options.ts';
 
 /** The devnet's well-known mnemonic; `--dev-account i` signs with its account i. */
 export const DEV_MNEMONIC = 'test test test test test test test test test test test junk';
@@ -40,13 +41,6 @@ export function id(value: string): bigint {
   const n = uint(value);
   if (n === 0n) throw new InvalidArgumentError('ids start at 1, got 0');
   return n;
-}
-
-function privateKey(value: string): Hex {
-  const hex = value.startsWith('0x') ? value : `0x${value}`;
-  if (!/^0x[0-9a-fA-F]{64}$/.test(hex))
-    throw new InvalidArgumentError('expected a private key of 32 bytes in hex (64 hex digits)');
-  return hex as Hex;
 }
 
 function devAccountIndex(value: string): number {

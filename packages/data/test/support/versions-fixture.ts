@@ -135,3 +135,13 @@ export async function startVersionsFixture(dirPrefix: string): Promise<VersionsF
   await stakeAsCurator(curator, { datanetId });
   return { devnet, dir, plane, datanetId, owner, curator, contributors };
 }
+
+/** Waits until the data plane at `dataUrl` serves version `version` of the Datanet (materialised). */
+export async function waitForVersion(dataUrl: string, datanetId: bigint, version: number): Promise<void> {
+  for (let i = 0; i < 150; i++) {
+    const res = await fetch(`${dataUrl}/datanets/${datanetId}/versions/${version}`);
+    if (res.ok && ((await res.json()) as { status: string }).status === 'complete') return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`the data plane did not materialise Datanet ${datanetId} version ${version} in 30 s`);
+}
