@@ -1,12 +1,14 @@
 /**
  * Kernel and model throughput: `node --import tsx packages/ai/bench/kernels.ts` (from the repo root).
  *
- * 1. Matrix products y = x·Wᵀ (the shape of every linear layer) in GFLOP/s, float32 and Q8_0 weights,
- *    on one thread and on all the machine's threads: decode shapes (1 row), prompt shapes (64-128
- *    rows) and the output projection of a 4096-token vocabulary.
+ * 1. Matrix products y = x·Wᵀ (the shape of every linear layer) in GFLOP/s, float32 weights in
+ *    WebAssembly SIMD ("f32") and in plain JavaScript ("f32 js", configureKernels({ simd: false })),
+ *    and Q8_0 weights, on one thread and on all the machine's threads: decode shapes (1 row), prompt
+ *    shapes (64-128 rows) and the output projection of a 4096-token vocabulary; then the backward
+ *    pass's dX = dY·W (NN) and dW = dYᵀ·X (TN) over 2048 rows.
  * 2. A LLaMA of dim 256, 6 blocks, 8 heads over 4 kv heads, FFN 768, vocab 4096 (random weights):
  *    prompt processing, single-sequence decode and 8-sequence batched decode, in tokens/s, float32
- *    and Q8_0, one thread and all threads.
+ *    (SIMD and plain JavaScript) and Q8_0, one thread and all threads.
  * One JSON object on stdout; progress on stderr.
  */
 import { availableParallelism } from 'node:os';
@@ -16,6 +18,8 @@ import {
   configureKernels,
   f32Matrix,
   linear,
+  matmulNN,
+  matmulTN,
   q8MatrixFromBytes,
   startKernelPool,
   stopKernelPool,
@@ -76,10 +80,41 @@ function benchKernels(): Record<string, Record<string, number>> {
       configureKernels({ threads });
       if (threads > 1) startKernelPool();
       for (const [format, matrix] of Object.entries(weights)) {
-        const gflops = (rate(() => linear(y, x, M, matrix)) * 2 * M * N * K) / 1e9;
-        row[`${format} ${threads}t`] = Number(gflops.toFixed(2));
+        for (const simd of format === 'f32' ? [true, false] : [true]) {
+          configureKernels({ simd });
+          const gflops = (rate(() => linear(y, x, M, matrix)) * 2 * M * N * K) / 1e9;
+          row[`${format}${simd ? '' : ' js'} ${threads}t`] = Number(gflops.toFixed(2));
+        }
       }
     }
+    out[name] = row;
+    log(`${name}: ${JSON.stringify(row)}`);
+  }
+  return out;
+}
+
+const BACKWARD_SHAPES: { name: string; op: 'NN' | 'TN'; M: number; N: number; K: number }[] = [
+  { name: 'backward dX ffn_up 2048x256<-768 (NN)', op: 'NN', M: 2048, N: 256, K: 768 },
+  { name: 'backward dW ffn_up 768x256<-2048 (TN)', op: 'TN', M: 768, N: 256, K: 2048 },
+];
+
+function benchBackwardKernels(): Record<string, Record<string, number>> {
+  const out: Record<string, Record<string, number>> = {};
+  for (const { name, op, M, N, K } of BACKWARD_SHAPES) {
+    const a = random(M * K, 1);
+    const b = random(K * N, 2);
+    const y = new Float32Array(M * N);
+    const row: Record<string, number> = {};
+    for (const threads of threadCounts) {
+      configureKernels({ threads });
+      if (threads > 1) startKernelPool();
+      for (const simd of [true, false]) {
+        configureKernels({ simd });
+        const f = () => (op === 'NN' ? matmulNN : matmulTN)(y, a, b, M, N, K);
+        row[`f32${simd ? '' : ' js'} ${threads}t`] = Number(((rate(f) * 2 * M * N * K) / 1e9).toFixed(2));
+      }
+    }
+    configureKernels({ simd: true });
     out[name] = row;
     log(`${name}: ${JSON.stringify(row)}`);
   }
@@ -155,28 +190,37 @@ function benchModel(model: LlamaModel): Record<string, number> {
 
 function benchModels(): Record<string, Record<string, number>> {
   const f32 = createLlamaModel(H, { seed: 1 });
-  const models = { f32, q8_0: quantised(f32) };
+  const models: [string, LlamaModel, boolean][] = [
+    ['f32', f32, true],
+    ['f32 js', f32, false],
+    ['q8_0', quantised(f32), true],
+  ];
   const out: Record<string, Record<string, number>> = {};
   for (const threads of threadCounts) {
     configureKernels({ threads });
     if (threads > 1) startKernelPool();
-    for (const [format, model] of Object.entries(models)) {
+    for (const [format, model, simd] of models) {
+      configureKernels({ simd });
       const key = `${format} ${threads}t`;
       out[key] = benchModel(model);
       log(`model ${key}: ${JSON.stringify(out[key])}`);
     }
+    configureKernels({ simd: true });
   }
   return out;
 }
 
-const kernels = benchKernels();
+const kernels = { ...benchKernels(), ...benchBackwardKernels() };
 const model = benchModels();
 await stopKernelPool();
 console.log(
   JSON.stringify(
     {
       machine: { threads: availableParallelism(), node: process.version },
-      unit: { kernels: 'GFLOP/s (2·M·N·K per product)', model: 'tokens/s' },
+      unit: {
+        kernels: 'GFLOP/s (2·M·N·K per product); "js": plain JavaScript, configureKernels({ simd: false })',
+        model: 'tokens/s',
+      },
       kernels,
       model: { config: H, ...model },
     },

@@ -2,6 +2,13 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type * as WorkerThreads from 'node:worker_threads';
 import { kernelMatmulNT, kernelMatmulNTQ8 } from './matmul-kernels.ts';
+import {
+  simdRuntime,
+  type SimdRuntime,
+  type WasmApi,
+  type WasmMemory,
+  type WasmModule,
+} from './simd-runtime.ts';
 
 /*
  * A small pool of worker threads that split large matrix products with the main thread. The forward
@@ -17,6 +24,10 @@ import { kernelMatmulNT, kernelMatmulNTQ8 } from './matmul-kernels.ts';
  *
  * Workers start asynchronously; until all have reported ready, callers get `undefined` from
  * `readyPool()` and compute on the main thread, so nothing ever waits for a worker to boot.
+ *
+ * The WebAssembly SIMD product (simd-matmul.ts) takes no buffers at all: its operands are staged in
+ * the SIMD runtime's shared linear memory, which every worker instantiates the kernel module over
+ * once at boot, so its tasks carry byte addresses only.
  */
 
 const GEN = 0; // bumped once per dispatch; workers sleep on it
@@ -44,6 +55,8 @@ const N1 = 13;
 const ACC = 14;
 const OP_F32 = 1;
 const OP_Q8 = 2;
+const OP_SIMD_NT = 3;
+const OP_SIMD_NN = 4;
 const MAX_WORKERS = 15;
 /** A wait longer than this means a worker died; fail loudly rather than hang. */
 const DISPATCH_TIMEOUT_MS = 60_000;
@@ -63,6 +76,14 @@ function workerMain(threads: typeof WorkerThreads, kernels: Kernels): void {
   const { parentPort, workerData, receiveMessageOnPort } = threads;
   if (!parentPort) return;
   const ctrl = new Int32Array(workerData.control as SharedArrayBuffer);
+  const wasm = workerData.simd as { module: WasmModule; memory: WasmMemory } | undefined;
+  const api = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+  const simd = wasm
+    ? (new api.Instance(wasm.module, { env: { memory: wasm.memory } }).exports as Record<
+        'matmulNT' | 'matmulNN',
+        (...args: number[]) => void
+      >)
+    : undefined;
   const slot = 8 + (workerData.index as number) * 16;
   const buffers = new Map<number, Float32Array | Int8Array>();
   const drain = (): void => {
@@ -92,7 +113,12 @@ function workerMain(threads: typeof WorkerThreads, kernels: Kernels): void {
     try {
       drain();
       const op = ctrl[slot]!;
-      if (op === 1 || op === 2) {
+      if (op === 3 || op === 4) {
+        // The kernel's arguments in order: 11 for NT, 12 for NN.
+        if (!simd) throw new Error('kernel worker: no SIMD kernels');
+        const args = Array.from(ctrl.subarray(slot + 1, slot + (op === 3 ? 12 : 13)));
+        (op === 3 ? simd.matmulNT : simd.matmulNN)(...args);
+      } else if (op === 1 || op === 2) {
         const out = f32(ctrl[slot + 1]!);
         const x = f32(ctrl[slot + 4]!);
         if (op === 1) {
@@ -173,6 +199,15 @@ export interface MatmulTask {
   readonly w: Float32Array | { quants: Int8Array; scales: Float32Array };
 }
 
+/** A product over operands staged in the SIMD runtime's memory (see simd-matmul.ts). */
+export interface SimdMatmulTask {
+  readonly kernel: 'nt' | 'nn';
+  /** The kernel's arguments before n0: (out, ldo, x, ldx, w, ldw, M, K) or (out, ldo, x, xsm, xsk, b, ldb, M, K). */
+  readonly args: readonly number[];
+  readonly n: number;
+  readonly accumulate: boolean;
+}
+
 export class KernelPool {
   private readonly control = new SharedArrayBuffer(4 * (SLOT_BASE + SLOT_SIZE * MAX_WORKERS));
   private readonly ctrl = new Int32Array(this.control);
@@ -183,14 +218,17 @@ export class KernelPool {
     for (const worker of this.workers) worker.postMessage({ id });
   });
 
+  private readonly simd: SimdRuntime | undefined = simdRuntime();
+
   constructor(readonly workerCount: number) {
     const source = workerSource();
+    const simd = this.simd ? { module: this.simd.module, memory: this.simd.memory } : undefined;
     for (let index = 0; index < workerCount; index++) {
       const worker = new Worker(source, {
         eval: true,
         // The source is plain JavaScript: no loader (tsx) needs to boot in the worker.
         execArgv: [],
-        workerData: { control: this.control, index },
+        workerData: { control: this.control, index, simd },
       });
       // Workers never hold the process open: they only ever run inside a synchronous dispatch.
       worker.unref();
@@ -249,10 +287,7 @@ export class KernelPool {
       slot[base + N1] = n1;
       slot[base + ACC] = task.accumulate ? 1 : 0;
     }
-    Atomics.store(this.ctrl, FAILED, 0);
-    Atomics.store(this.ctrl, PENDING, this.workerCount);
-    Atomics.add(this.ctrl, GEN, 1);
-    Atomics.notify(this.ctrl, GEN);
+    this.wake();
 
     const mine = Math.min(task.n, share);
     const acc = task.accumulate ? 1 : 0;
@@ -280,6 +315,42 @@ export class KernelPool {
         acc,
       );
     }
+    this.join();
+  }
+
+  /** The same split for a SIMD kernel, over the runtime's staged operands. */
+  simdMatmul(task: SimdMatmulTask): void {
+    const simd = this.simd;
+    if (!simd) throw new Error('kernel pool: WebAssembly SIMD is not available');
+    const share = Math.ceil(task.n / (this.workerCount + 1) / 8) * 8;
+    const acc = task.accumulate ? 1 : 0;
+    for (let i = 0; i < this.workerCount; i++) {
+      const base = SLOT_BASE + i * SLOT_SIZE;
+      const n0 = Math.min(task.n, (i + 1) * share);
+      const n1 = Math.min(task.n, (i + 2) * share);
+      this.ctrl[base + OP] = n1 > n0 ? (task.kernel === 'nt' ? OP_SIMD_NT : OP_SIMD_NN) : 0;
+      this.ctrl.set([...task.args, n0, n1, acc], base + 1);
+    }
+    this.wake();
+    const mine = Math.min(task.n, share);
+    if (mine > 0) {
+      const [a0, a1, a2, a3, a4, a5, a6, a7, a8] = task.args as number[];
+      if (task.kernel === 'nt') simd.matmulNT(a0!, a1!, a2!, a3!, a4!, a5!, a6!, a7!, 0, mine, acc);
+      else simd.matmulNN(a0!, a1!, a2!, a3!, a4!, a5!, a6!, a7!, a8!, 0, mine, acc);
+    }
+    this.join();
+  }
+
+  /** Starts the dispatch whose tasks are in the slots. */
+  private wake(): void {
+    Atomics.store(this.ctrl, FAILED, 0);
+    Atomics.store(this.ctrl, PENDING, this.workerCount);
+    Atomics.add(this.ctrl, GEN, 1);
+    Atomics.notify(this.ctrl, GEN);
+  }
+
+  /** Waits until every worker has finished its share of the dispatch. */
+  private join(): void {
     for (;;) {
       const pending = Atomics.load(this.ctrl, PENDING);
       if (pending === 0) break;
@@ -322,11 +393,17 @@ export interface KernelSettings {
   readonly threads?: number;
   /** Products smaller than this many multiply-adds stay on the main thread (dispatch costs more). */
   readonly parallelMinMacs?: number;
+  /**
+   * Float32 products in WebAssembly SIMD where the platform has it (default true); false keeps them
+   * in plain JavaScript, which accumulates in float64 (slower, for comparisons).
+   */
+  readonly simd?: boolean;
 }
 
 let settings: Required<KernelSettings> = {
   threads: Math.min(MAX_WORKERS + 1, Math.max(1, availableParallelism())),
   parallelMinMacs: 1 << 17,
+  simd: true,
 };
 let pool: KernelPool | undefined;
 
@@ -336,7 +413,11 @@ export function configureKernels(next: KernelSettings): void {
   if (!Number.isInteger(threads) || threads < 1 || threads > MAX_WORKERS + 1) {
     throw new RangeError(`kernel threads must be an integer from 1 to ${MAX_WORKERS + 1}, got ${threads}`);
   }
-  settings = { threads, parallelMinMacs: next.parallelMinMacs ?? settings.parallelMinMacs };
+  settings = {
+    threads,
+    parallelMinMacs: next.parallelMinMacs ?? settings.parallelMinMacs,
+    simd: next.simd ?? settings.simd,
+  };
   if (pool && pool.workerCount !== threads - 1) {
     void pool.terminate();
     pool = undefined;
@@ -347,9 +428,12 @@ export function kernelSettings(): Required<KernelSettings> {
   return settings;
 }
 
-/** The pool if the product is worth splitting and the workers are up; starts them on first need. */
-export function poolFor(macs: number): KernelPool | undefined {
-  if (settings.threads < 2 || macs < settings.parallelMinMacs) return undefined;
+/**
+ * The pool if the product is worth splitting (at least `minMacs` multiply-adds, by default the
+ * setting) and the workers are up; starts them on first need.
+ */
+export function poolFor(macs: number, minMacs = settings.parallelMinMacs): KernelPool | undefined {
+  if (settings.threads < 2 || macs < minMacs) return undefined;
   pool ??= new KernelPool(settings.threads - 1);
   return pool.ready ? pool : undefined;
 }

@@ -1,13 +1,18 @@
 import { poolFor } from './kernel-pool.ts';
 import { kernelMatmulNT, kernelMatmulNTQ8 } from './matmul-kernels.ts';
 import { sharedFloats, type Matrix } from './matrix.ts';
+import { simdMatmulNN, simdMatmulNT, simdMatmulTN } from './simd-products.ts';
 
 /*
- * Matrix products over row-major float32 arrays. The one kernel computes out = x · wᵀ (NT): every
- * output a dot product of two contiguous rows, the shape of y = W x for llama.cpp's weight layout.
- * The other layouts (NN for dX = dY · W, TN for dW = dYᵀ · X) transpose an operand first and call
- * it: a transpose costs O(rows·cols), the product O(rows·cols·depth), so at the batch sizes where
- * those layouts appear (training) the copy is noise and one well-tuned loop serves every case.
+ * Matrix products over row-major float32 arrays: NT (out = x · wᵀ, the shape of y = W x for
+ * llama.cpp's weight layout), NN (dX = dY · W) and TN (dW = dYᵀ · X).
+ *
+ * Float32 products run in WebAssembly SIMD (simd-products.ts; about 6x the plain JavaScript loops,
+ * bench/kernels.ts) wherever the platform has it and the product is not tiny, accumulating in
+ * float32 as llama.cpp does. Otherwise (or with configureKernels({ simd: false })) the JavaScript
+ * kernel computes NT with float64 accumulators, and NN and TN transpose an operand first and call
+ * it: a transpose costs O(rows·cols), the product O(rows·cols·depth). Which path a product takes
+ * depends only on the settings and its shape, never on the thread count.
  *
  * Products large enough to pay for a dispatch are split by output column across the kernel pool.
  * The split never changes the arithmetic of any single output, so results are bit-identical
@@ -33,6 +38,7 @@ export function matmulNT(
   accumulate = false,
 ): void {
   if (M === 0 || N === 0) return;
+  if (simdMatmulNT(out, x, w, M, N, K, accumulate)) return;
   const pool = poolFor(M * N * K);
   if (!pool) {
     kernelMatmulNT(out, 0, N, x, 0, w, 0, M, K, 0, N, accumulate ? 1 : 0);
@@ -130,6 +136,8 @@ export function matmulNN(
   K: number,
   accumulate = false,
 ): void {
+  if (M === 0 || N === 0) return;
+  if (simdMatmulNN(out, a, b, M, N, K, accumulate)) return;
   if (M === 1) {
     // A vector times a matrix: rows of b scaled and summed, no transpose needed.
     if (!accumulate) out.fill(0, 0, N);
@@ -156,5 +164,7 @@ export function matmulTN(
   K: number,
   accumulate = false,
 ): void {
+  if (M === 0 || N === 0) return;
+  if (simdMatmulTN(out, a, b, M, N, K, accumulate)) return;
   matmulNT(out, transpose(a, K, M), transpose(b, K, N), M, N, K, accumulate);
 }
