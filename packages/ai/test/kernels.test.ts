@@ -85,6 +85,30 @@ describe('matrix kernels', () => {
     }
   });
 
+  it('the WebAssembly SIMD products equal the JavaScript ones', () => {
+    const run = (simd: boolean) => {
+      configureKernels({ threads: 1, simd });
+      return SHAPES.flatMap(([M, N, K]) => {
+        const a = random(M * K, 21);
+        const b = random(N * K, 22);
+        const nt = new Float32Array(M * N);
+        matmulNT(nt, a, b, M, N, K);
+        const nn = new Float32Array(M * N).fill(0.5);
+        matmulNN(nn, a, transpose(b, N, K), M, N, K, true);
+        const tn = new Float32Array(M * N);
+        matmulTN(tn, transpose(a, M, K), transpose(b, N, K), M, N, K);
+        return [nt, nn, tn];
+      });
+    };
+    const js = run(false);
+    const simd = run(true);
+    // Both sum in float32; the SIMD kernel adds four lanes at a time, so only the order differs.
+    simd.forEach((v, i) => expect(maxAbsDiff(v, js[i]!)).toBeLessThan(1e-4));
+    // And it is another code path: somewhere the summation order shows in the last bits.
+    expect(simd.some((v, i) => maxAbsDiff(v, js[i]!) > 0)).toBe(true);
+    configureKernels(initial);
+  });
+
   it('the Q8_0 kernel equals the float32 kernel on the dequantised weights', () => {
     for (const [M, N, K] of SHAPES) {
       const w = random(N * K, 3 * N);

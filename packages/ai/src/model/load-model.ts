@@ -15,8 +15,8 @@ import { TOKENIZER_KEYS, tokenizerSpecFromMetadata } from './tokenizer-metadata.
 export interface LoadModelOptions {
   /**
    * Keep Q8_0 matrices quantised in memory (a quarter of float32's memory) instead of dequantising
-   * them at load. Default false: measured (bench/kernels.ts), the Q8_0 kernel is 15-25% slower than
-   * the float32 one in pure JS, so memory is the only reason to keep them.
+   * them at load. Default false: the Q8_0 kernel is plain JavaScript while float32 products run in
+   * WebAssembly SIMD, several times faster (bench/kernels.ts), so memory is the only reason to keep them.
    */
   readonly keepQuantized?: boolean;
   /** Tensors the file may carry besides the model's (a training checkpoint's optimizer state). */
